@@ -1,0 +1,5 @@
+"""jitrl: pure-JAX, end-to-end-jitted reinforcement learning."""
+from jitrl.envs import Environment, make, register
+
+__version__ = "0.1.0"
+__all__ = ["Environment", "make", "register", "__version__"]

@@ -1,0 +1,73 @@
+"""Name -> environment registry. ``make`` falls through to gymnax names."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Dict, Tuple
+
+from jitrl.envs.base import Environment
+
+_REGISTRY: Dict[str, Callable[..., Environment]] = {}
+
+
+class UnknownEnvError(ValueError):
+    pass
+
+
+def register(name: str, factory: Callable[..., Environment]) -> None:
+    """Register ``factory(**constructor_kwargs) -> Environment`` under ``name``."""
+    _REGISTRY[name] = factory
+
+
+def registered_names() -> Tuple[str, ...]:
+    _load_builtin()
+    return tuple(sorted(_REGISTRY))
+
+
+def _load_builtin() -> None:
+    # Importing the env packages registers them; kept lazy so `import jitrl` stays cheap.
+    import jitrl.envs.builtin  # noqa: F401
+
+
+def split_overrides(env: Environment, overrides: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """Split ``overrides`` into (params fields, everything else)."""
+    params = env.default_params
+    fields = {f.name for f in dataclasses.fields(params)} if dataclasses.is_dataclass(params) else set()
+    return (
+        {k: v for k, v in overrides.items() if k in fields},
+        {k: v for k, v in overrides.items() if k not in fields},
+    )
+
+
+def make(name: str, **overrides: Any) -> Tuple[Environment, Any]:
+    """Build ``(env, params)``.
+
+    Keyword overrides that name a field of the env's params dataclass replace
+    that field; the rest go to the env's constructor (static settings such as
+    ``lattice_size``). Names not registered here are looked up in gymnax and
+    wrapped by :class:`jitrl.envs.gymnax_adapter.GymnaxEnv`.
+    """
+    _load_builtin()
+    if name in _REGISTRY:
+        factory = _REGISTRY[name]
+        probe = factory()
+        _, ctor = split_overrides(probe, overrides)
+        env = factory(**ctor) if ctor else probe
+    else:
+        from jitrl.envs.gymnax_adapter import GymnaxEnv, gymnax_names
+
+        if name not in gymnax_names():
+            raise UnknownEnvError(
+                f"env: unknown environment {name!r}; allowed: {', '.join(registered_names())} "
+                f"or a gymnax name ({', '.join(gymnax_names()[:6])}, ...)"
+            )
+        env = GymnaxEnv(name)
+    param_over, ctor_over = split_overrides(env, overrides)
+    if name not in _REGISTRY and ctor_over:
+        raise UnknownEnvError(
+            f"env: {name!r} has no parameter(s) {sorted(ctor_over)}; "
+            f"allowed: {sorted(f.name for f in dataclasses.fields(env.default_params))}"
+        )
+    params = env.default_params
+    if param_over:
+        params = params.replace(**param_over)
+    return env, params
