@@ -1,0 +1,7 @@
+"""HackMatrix: a jittable 6x6 grid game (clone of 868-HACK), issue 3.
+
+Modules: ``state`` (dataclasses, constants), ``common`` (board queries),
+``pathfinding`` (wavefront BFS), ``generation`` (stage set-up), ``rules``
+(transition), ``programs`` (the 23 programs), ``rewards``, ``observation``,
+``render``, ``env`` (the :class:`HackMatrix` environment).
+"""

@@ -1,0 +1,153 @@
+"""Board queries and small state edits shared by the rules and the programs.
+
+Everything here is a pure function of a :class:`GameState` (no RNG except where a
+key is passed). Board maps are ``bool/int32[GRID, GRID]`` indexed ``[row, col]``;
+per-slot maps are built with one-hot comparisons (cheaper than scatters on CPU
+and free of write conflicts).
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jitrl.envs.hackmatrix.state import (
+    BLOCK_NONE, CRYPTOG, ENEMY_MAX_HP, GRID, MAX_ENEMIES, MAX_TRANSMISSIONS, GameState,
+)
+
+_AR = jnp.arange(GRID, dtype=jnp.int32)
+
+
+def onehot_cell(row, col) -> jax.Array:
+    """bool[GRID, GRID], True at (row, col) (all False when off the board)."""
+    return (_AR[:, None] == row) & (_AR[None, :] == col)
+
+
+def slot_maps(rows, cols, alive) -> jax.Array:
+    """bool[N, GRID, GRID]: slot i's cell where ``alive[i]``."""
+    return (
+        (_AR[None, :, None] == rows[:, None, None])
+        & (_AR[None, None, :] == cols[:, None, None])
+        & alive[:, None, None]
+    )
+
+
+def enemy_occupancy(game: GameState) -> jax.Array:
+    """bool[GRID, GRID]: an alive enemy stands there."""
+    return jnp.any(slot_maps(game.enemy_row, game.enemy_col, game.enemy_alive), axis=0)
+
+
+def trans_occupancy(game: GameState) -> jax.Array:
+    """bool[GRID, GRID]: an alive transmission lies there."""
+    return jnp.any(slot_maps(game.trans_row, game.trans_col, game.trans_alive), axis=0)
+
+
+def block_map(game: GameState) -> jax.Array:
+    """bool[GRID, GRID]: a block (siphoned or not) stands there."""
+    return game.block_kind != BLOCK_NONE
+
+
+def player_map(game: GameState) -> jax.Array:
+    return onehot_cell(game.player_row, game.player_col)
+
+
+def exit_map(game: GameState) -> jax.Array:
+    return onehot_cell(game.exit_row, game.exit_col)
+
+
+def empty_cells(game: GameState) -> jax.Array:
+    """bool[GRID, GRID]: cells where something new may be placed: no block, enemy,
+    transmission, player, exit or data-siphon pickup."""
+    return ~(
+        block_map(game) | enemy_occupancy(game) | trans_occupancy(game)
+        | player_map(game) | exit_map(game) | game.siphon_pickup
+    )
+
+
+def enemy_visible(game: GameState) -> jax.Array:
+    """bool[MAX_ENEMIES]: alive and visible (cryptogs only in the player's row or
+    column, or while SHOW is active)."""
+    seen = (
+        (game.enemy_type != CRYPTOG)
+        | game.show_active
+        | (game.enemy_row == game.player_row)
+        | (game.enemy_col == game.player_col)
+    )
+    return game.enemy_alive & seen
+
+
+def enemy_on_block(game: GameState) -> jax.Array:
+    """bool[MAX_ENEMIES]: alive enemies standing on a block (glitches)."""
+    blocks = block_map(game)
+    return game.enemy_alive & blocks[game.enemy_row, game.enemy_col]
+
+
+def damage_enemies(game: GameState, hit: jax.Array, damage) -> GameState:
+    """Deal ``damage`` to every alive enemy with ``hit[i]``; the dead die (counted
+    in ``kills``), the survivors are stunned."""
+    hit = hit & game.enemy_alive
+    hp = jnp.where(hit, game.enemy_hp - damage, game.enemy_hp)
+    died = hit & (hp <= 0)
+    return game.replace(
+        enemy_hp=hp,
+        enemy_alive=game.enemy_alive & ~died,
+        enemy_stunned=game.enemy_stunned | (hit & ~died),
+        kills=game.kills + jnp.sum(died).astype(jnp.int32),
+    )
+
+
+def kill_enemies(game: GameState, hit: jax.Array) -> GameState:
+    """Kill every alive enemy with ``hit[i]`` outright (counted in ``kills``)."""
+    died = hit & game.enemy_alive
+    return game.replace(
+        enemy_alive=game.enemy_alive & ~died,
+        kills=game.kills + jnp.sum(died).astype(jnp.int32),
+    )
+
+
+def _first_free(alive: jax.Array):
+    free = ~alive
+    return jnp.argmax(free).astype(jnp.int32), jnp.any(free)
+
+
+def add_enemy(game: GameState, etype, row, col, from_siphon, just_spawned=True,
+              enabled=True) -> GameState:
+    """Put a new full-HP enemy in the first free slot (dropped when ``enabled`` is
+    False or all ``MAX_ENEMIES`` slots are taken)."""
+    slot, ok = _first_free(game.enemy_alive)
+    write = (jnp.arange(MAX_ENEMIES) == slot) & ok & enabled
+    etype = jnp.asarray(etype, jnp.int32)
+    return game.replace(
+        enemy_alive=game.enemy_alive | write,
+        enemy_type=jnp.where(write, etype, game.enemy_type),
+        enemy_row=jnp.where(write, row, game.enemy_row),
+        enemy_col=jnp.where(write, col, game.enemy_col),
+        enemy_hp=jnp.where(write, jnp.asarray(ENEMY_MAX_HP)[etype], game.enemy_hp),
+        enemy_stunned=jnp.where(write, False, game.enemy_stunned),
+        enemy_from_siphon=jnp.where(write, from_siphon, game.enemy_from_siphon),
+        enemy_just_spawned=jnp.where(write, just_spawned, game.enemy_just_spawned),
+    )
+
+
+def add_transmission(game: GameState, etype, row, col, turns, from_siphon,
+                     enabled=True) -> GameState:
+    """Put a new transmission in the first free slot (dropped when ``enabled`` is
+    False or all ``MAX_TRANSMISSIONS`` slots are taken)."""
+    slot, ok = _first_free(game.trans_alive)
+    write = (jnp.arange(MAX_TRANSMISSIONS) == slot) & ok & enabled
+    return game.replace(
+        trans_alive=game.trans_alive | write,
+        trans_type=jnp.where(write, etype, game.trans_type),
+        trans_row=jnp.where(write, row, game.trans_row),
+        trans_col=jnp.where(write, col, game.trans_col),
+        trans_turns=jnp.where(write, turns, game.trans_turns),
+        trans_from_siphon=jnp.where(write, from_siphon, game.trans_from_siphon),
+    )
+
+
+def random_cell(key, allowed: jax.Array):
+    """Uniform random cell among ``allowed`` (bool[GRID, GRID]) -> (row, col, ok);
+    ok is False (and the cell meaningless) when nothing is allowed."""
+    flat = allowed.reshape(-1)
+    u = jax.random.uniform(key, flat.shape)
+    idx = jnp.argmax(jnp.where(flat, u, -1.0)).astype(jnp.int32)
+    return idx // GRID, idx % GRID, jnp.any(flat)

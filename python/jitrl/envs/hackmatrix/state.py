@@ -1,0 +1,314 @@
+"""HackMatrix state, params and constants (shared by every module of the game).
+
+Layout
+======
+``EnvState`` = ``GameState`` (everything UNDO restores) + episode bookkeeping
+(step counter, accumulators, UNDO history). All arrays have fixed shapes
+(``GRID`` x ``GRID`` board, ``MAX_ENEMIES`` enemy slots, ``MAX_TRANSMISSIONS``
+transmission slots, ``HISTORY_LEN`` undo snapshots), all integers are int32.
+
+Coordinates: ``row`` 0-5, ``col`` 0-5; action 0 "up" is ``row + 1``, 1 "down"
+``row - 1``, 2 "left" ``col - 1``, 3 "right" ``col + 1``.
+
+GameState fields
+----------------
+Board channels, ``int32/bool[6, 6]`` indexed ``[row, col]``:
+
+* ``block_kind``: ``BLOCK_NONE`` / ``BLOCK_DATA`` / ``BLOCK_PROGRAM`` /
+  ``BLOCK_QUESTION``. A question block shows as ``BLOCK_QUESTION`` until it is
+  siphoned; then it becomes its real kind (``block_hidden_kind``).
+* ``block_hidden_kind``: the real kind behind a question block
+  (``BLOCK_DATA`` or ``BLOCK_PROGRAM``); equals ``block_kind`` for ordinary
+  blocks and ``BLOCK_NONE`` where there is no block.
+* ``block_points``: points of a data block (1-9), 0 otherwise.
+* ``block_program``: program index 0-22 of a program block, -1 otherwise.
+* ``block_spawn``: transmissions the block spawns when siphoned (data block:
+  its points; program block: that program's ``PROGRAM_SPAWN``). REDUC lowers it.
+* ``siphoned``: bool, the cell was already siphoned (blocks stay as obstacles).
+* ``credits`` / ``energy``: resource units lying on the cell (0-3).
+* ``siphon_pickup``: bool, a data-siphon pickup lies on the cell (walk onto it).
+
+Exit: ``exit_row``, ``exit_col`` (scalars; the observation draws it as a channel).
+
+Enemy slots, ``[MAX_ENEMIES]``: ``enemy_alive`` (bool), ``enemy_type``
+(``VIRUS``/``DAEMON``/``GLITCH``/``CRYPTOG``), ``enemy_row``, ``enemy_col``,
+``enemy_hp``, ``enemy_stunned`` (bool; skips its next move, cleared at the end
+of the enemy turn), ``enemy_from_siphon`` (bool, came from a siphon-spawned
+transmission), ``enemy_just_spawned`` (bool, appeared during this enemy turn and
+does not act until the next one; cleared at the end of the enemy turn).
+Dead slots keep stale values; always test ``enemy_alive``.
+
+Transmission slots, ``[MAX_TRANSMISSIONS]``: ``trans_alive``, ``trans_row``,
+``trans_col``, ``trans_turns`` (turns left; ticks at the enemy turn and spawns
+its enemy when it reaches 0), ``trans_type`` (enemy type it will become),
+``trans_from_siphon`` (bool).
+
+Player scalars: ``player_row``, ``player_col``, ``player_hp`` (max 3),
+``player_credits``, ``player_energy``, ``player_siphons`` (data siphons held),
+``player_attack`` (attack damage, 1 + ATK+ uses), ``score``, ``stage`` (1-8).
+
+``owned``: bool[23], programs the player owns (index = action - 5).
+
+Flags/counters: ``show_active`` (SHOW used this stage), ``calm_active`` (CALM:
+scheduled spawns off for this stage), ``step_skip_pending`` (STEP: the next
+enemy turn is skipped), ``atk_plus_uses`` (ATK+ uses this stage),
+``spawn_interval`` (turns between scheduled spawns), ``turns_to_spawn``
+(turns until the next scheduled spawn), ``pending_siphon_spawns`` (transmissions
+owed by siphoned blocks, placed at the end of the enemy turn), ``turn``
+(enemy turns taken this episode), ``kills`` (enemies killed this episode; a
+game-state counter so that UNDO also takes back the kill reward).
+
+EnvState fields
+---------------
+``game`` (above); ``history`` (a ``GameState`` whose leaves have a leading
+``HISTORY_LEN`` axis: ring buffer of snapshots), ``history_head`` (slot the
+next push writes), ``history_count`` (valid snapshots, 0..HISTORY_LEN; cleared
+at every stage change so UNDO never crosses a stage); ``steps`` (env steps this
+episode), ``programs_used``, ``siphons_used`` (counts), ``highest_stage``,
+``stage_rewards_earned`` (sum of stage-completion rewards so far, for the death
+penalty), ``last_action`` (-1 before the first), ``won``, ``dead`` (how the
+episode ended; read by ``episode_summary``).
+"""
+from __future__ import annotations
+
+import numpy as np
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+# ---------------------------------------------------------------- sizes
+GRID = 6
+NUM_CELLS = GRID * GRID
+MAX_ENEMIES = 12
+MAX_TRANSMISSIONS = 12
+HISTORY_LEN = 4
+NUM_STAGES = 8
+MAX_HP = 3
+
+# ---------------------------------------------------------------- actions
+ACTION_UP, ACTION_DOWN, ACTION_LEFT, ACTION_RIGHT = 0, 1, 2, 3
+ACTION_SIPHON = 4
+PROGRAM_OFFSET = 5
+NUM_PROGRAMS = 23
+NUM_ACTIONS = PROGRAM_OFFSET + NUM_PROGRAMS  # 28
+
+#: (d_row, d_col) of the four move actions (up = row + 1).
+DIRECTIONS = np.array([[1, 0], [-1, 0], [0, -1], [0, 1]], dtype=np.int32)
+
+PROGRAM_NAMES = (
+    "PUSH", "PULL", "CRASH", "WARP", "POLY", "WAIT", "DEBUG", "ROW", "COL", "UNDO",
+    "STEP", "SIPH+", "EXCH", "SHOW", "RESET", "CALM", "D_BOM", "DELAY", "ANTI-V",
+    "SCORE", "REDUC", "ATK+", "HACK",
+)
+(PUSH, PULL, CRASH, WARP, POLY, WAIT, DEBUG, ROW, COL, UNDO, STEP, SIPH_PLUS, EXCH,
+ SHOW, RESET, CALM, D_BOM, DELAY, ANTI_V, SCORE, REDUC, ATK_PLUS, HACK) = range(NUM_PROGRAMS)
+
+#: Program costs (credits, energy) and spawn count as a block, in program order.
+PROGRAM_CREDITS = np.array(
+    [0, 0, 3, 2, 1, 0, 3, 3, 3, 1, 0, 5, 4, 2, 0, 2, 3, 1, 3, 0, 2, 4, 2], dtype=np.int32)
+PROGRAM_ENERGY = np.array(
+    [2, 2, 2, 2, 1, 1, 0, 1, 1, 0, 3, 0, 0, 0, 4, 4, 0, 2, 0, 5, 1, 4, 2], dtype=np.int32)
+PROGRAM_SPAWN = np.array(
+    [4, 4, 6, 5, 3, 1, 4, 2, 2, 3, 4, 7, 3, 2, 2, 6, 4, 4, 4, 5, 3, 8, 4], dtype=np.int32)
+
+ACTION_NAMES = ("UP", "DOWN", "LEFT", "RIGHT", "SIPHON") + PROGRAM_NAMES
+
+# ---------------------------------------------------------------- enemies
+VIRUS, DAEMON, GLITCH, CRYPTOG = 0, 1, 2, 3
+NUM_ENEMY_TYPES = 4
+ENEMY_NAMES = ("virus", "daemon", "glitch", "cryptog")
+ENEMY_MAX_HP = np.array([2, 3, 2, 2], dtype=np.int32)
+ENEMY_SPEED = np.array([2, 1, 1, 1], dtype=np.int32)
+
+# ---------------------------------------------------------------- blocks
+BLOCK_NONE, BLOCK_DATA, BLOCK_PROGRAM, BLOCK_QUESTION = 0, 1, 2, 3
+
+CORNERS = np.array([[0, 0], [0, GRID - 1], [GRID - 1, 0], [GRID - 1, GRID - 1]], dtype=np.int32)
+
+
+@struct.dataclass
+class EnvParams:
+    """Tunable numbers (all traced; override with ``jitrl.make('hackmatrix', name=value)``)."""
+
+    max_steps: int = 500
+    # spawn schedule
+    spawn_interval_start: int = 12  # interval at stage 1; stage N starts at 13 - N
+    spawn_interval_min: int = 4
+    siphon_spawn_delay: int = 5  # a siphon pushes the next scheduled spawn back this much
+    transmission_turns: int = 1  # turns left of every new transmission
+    # stage set-up probabilities
+    question_prob: float = 0.1
+    # reward weights (see rewards.py for each term)
+    w_step: float = -0.01
+    stage_rewards: tuple = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 100.0)
+    w_score: float = 0.5
+    w_kill: float = 0.3
+    w_siphon_pickup: float = 1.0
+    w_distance: float = 0.05
+    w_hp_lost: float = 1.0
+    w_hp_gained: float = 1.0
+    victory_base: float = 500.0
+    victory_per_score: float = 100.0
+    death_fraction: float = 0.5
+    siphon_death_penalty: float = 10.0
+    w_resource: float = 0.05
+    w_resource_hold: float = 0.01
+    reset_waste_penalty: float = 0.3
+    w_siphon_quality: float = 0.025
+
+
+@struct.dataclass
+class GameState:
+    # board
+    block_kind: jax.Array
+    block_hidden_kind: jax.Array
+    block_points: jax.Array
+    block_program: jax.Array
+    block_spawn: jax.Array
+    siphoned: jax.Array
+    credits: jax.Array
+    energy: jax.Array
+    siphon_pickup: jax.Array
+    exit_row: jax.Array
+    exit_col: jax.Array
+    # enemies
+    enemy_alive: jax.Array
+    enemy_type: jax.Array
+    enemy_row: jax.Array
+    enemy_col: jax.Array
+    enemy_hp: jax.Array
+    enemy_stunned: jax.Array
+    enemy_from_siphon: jax.Array
+    enemy_just_spawned: jax.Array
+    # transmissions
+    trans_alive: jax.Array
+    trans_row: jax.Array
+    trans_col: jax.Array
+    trans_turns: jax.Array
+    trans_type: jax.Array
+    trans_from_siphon: jax.Array
+    # player
+    player_row: jax.Array
+    player_col: jax.Array
+    player_hp: jax.Array
+    player_credits: jax.Array
+    player_energy: jax.Array
+    player_siphons: jax.Array
+    player_attack: jax.Array
+    score: jax.Array
+    stage: jax.Array
+    owned: jax.Array
+    # flags / counters
+    show_active: jax.Array
+    calm_active: jax.Array
+    step_skip_pending: jax.Array
+    atk_plus_uses: jax.Array
+    spawn_interval: jax.Array
+    turns_to_spawn: jax.Array
+    pending_siphon_spawns: jax.Array
+    turn: jax.Array
+    kills: jax.Array
+
+
+@struct.dataclass
+class EnvState:
+    game: GameState
+    history: GameState
+    history_head: jax.Array
+    history_count: jax.Array
+    steps: jax.Array
+    programs_used: jax.Array
+    siphons_used: jax.Array
+    highest_stage: jax.Array
+    stage_rewards_earned: jax.Array
+    last_action: jax.Array
+    won: jax.Array
+    dead: jax.Array
+
+
+def _i(x=0):
+    return jnp.asarray(x, jnp.int32)
+
+
+def _b(x=False):
+    return jnp.asarray(x, bool)
+
+
+def empty_game() -> GameState:
+    """An all-empty board, no enemies, player at (0, 0) with stage-1 stats."""
+    zi = jnp.zeros((GRID, GRID), jnp.int32)
+    zb = jnp.zeros((GRID, GRID), bool)
+    ei = jnp.zeros((MAX_ENEMIES,), jnp.int32)
+    eb = jnp.zeros((MAX_ENEMIES,), bool)
+    ti = jnp.zeros((MAX_TRANSMISSIONS,), jnp.int32)
+    tb = jnp.zeros((MAX_TRANSMISSIONS,), bool)
+    return GameState(
+        block_kind=zi, block_hidden_kind=zi, block_points=zi,
+        block_program=jnp.full((GRID, GRID), -1, jnp.int32), block_spawn=zi,
+        siphoned=zb, credits=zi, energy=zi, siphon_pickup=zb,
+        exit_row=_i(GRID - 1), exit_col=_i(GRID - 1),
+        enemy_alive=eb, enemy_type=ei, enemy_row=ei, enemy_col=ei, enemy_hp=ei,
+        enemy_stunned=eb, enemy_from_siphon=eb, enemy_just_spawned=eb,
+        trans_alive=tb, trans_row=ti, trans_col=ti, trans_turns=ti, trans_type=ti,
+        trans_from_siphon=tb,
+        player_row=_i(), player_col=_i(), player_hp=_i(MAX_HP), player_credits=_i(),
+        player_energy=_i(), player_siphons=_i(), player_attack=_i(1), score=_i(), stage=_i(1),
+        owned=jnp.zeros((NUM_PROGRAMS,), bool),
+        show_active=_b(), calm_active=_b(), step_skip_pending=_b(), atk_plus_uses=_i(),
+        spawn_interval=_i(12), turns_to_spawn=_i(12), pending_siphon_spawns=_i(),
+        turn=_i(), kills=_i(),
+    )
+
+
+def wrap_game(game: GameState) -> EnvState:
+    """A fresh episode state around ``game`` (empty history, zeroed accumulators)."""
+    history = jax.tree_util.tree_map(
+        lambda x: jnp.broadcast_to(x, (HISTORY_LEN,) + x.shape), game)
+    return EnvState(
+        game=game, history=history, history_head=_i(), history_count=_i(), steps=_i(),
+        programs_used=_i(), siphons_used=_i(), highest_stage=jnp.asarray(game.stage, jnp.int32),
+        stage_rewards_earned=jnp.zeros((), jnp.float32), last_action=_i(-1), won=_b(), dead=_b(),
+    )
+
+
+# ---------------------------------------------------------------- UNDO history
+def snapshot(state: EnvState) -> GameState:
+    """The part of the state UNDO restores."""
+    return state.game
+
+
+def restore(state: EnvState, snap: GameState) -> EnvState:
+    return state.replace(game=snap)
+
+
+def push_history(state: EnvState) -> EnvState:
+    """Push the current game onto the ring buffer (oldest dropped when full).
+
+    The rules call this at the start of every turn-ending action.
+    """
+    head = state.history_head
+    history = jax.tree_util.tree_map(
+        lambda h, g: jax.lax.dynamic_update_index_in_dim(h, g, head, 0), state.history, state.game)
+    return state.replace(
+        history=history,
+        history_head=(head + 1) % HISTORY_LEN,
+        history_count=jnp.minimum(state.history_count + 1, HISTORY_LEN),
+    )
+
+
+def pop_history(state: EnvState) -> EnvState:
+    """Restore the most recent snapshot and drop it (UNDO). No-op when empty."""
+    nonempty = state.history_count > 0
+    head = (state.history_head - 1) % HISTORY_LEN
+    snap = jax.tree_util.tree_map(
+        lambda h: jax.lax.dynamic_index_in_dim(h, head, 0, keepdims=False), state.history)
+    game = jax.tree_util.tree_map(lambda s, g: jnp.where(nonempty, s, g), snap, state.game)
+    return state.replace(
+        game=game,
+        history_head=jnp.where(nonempty, head, state.history_head),
+        history_count=jnp.where(nonempty, state.history_count - 1, 0),
+    )
+
+
+def clear_history(state: EnvState) -> EnvState:
+    return state.replace(history_head=_i(), history_count=_i())
