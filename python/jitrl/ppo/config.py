@@ -1,0 +1,86 @@
+"""PPO hyperparameters and the batch-size auto-scaling rule."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, Tuple
+
+#: Reference batch: 256 envs x 128 steps, 4 minibatches x 4 epochs at the base LR.
+REFERENCE_BATCH = 256 * 128
+REFERENCE_MINIBATCHES = 4
+REFERENCE_EPOCHS = 4
+MIN_EPOCHS = 2  # seed 004: one epoch starves rare actions of signal
+
+#: Fields auto-scaling may set (never over a value given in a file or a flag).
+AUTO_SCALED = ("num_minibatches", "update_epochs", "learning_rate")
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig:
+    num_envs: int = 2048
+    num_steps: int = 128
+    learning_rate: float = 2.5e-4
+    anneal_lr: bool = True
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    num_minibatches: int = 4
+    update_epochs: int = 4
+    clip_range: float = 0.2
+    clip_value_loss: bool = True
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    normalize_advantages: bool = True
+    auto_scale: bool = True
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def minibatch_size(self) -> int:
+        return self.batch_size // self.num_minibatches
+
+
+def _nearest_divisor(n: int, target: float) -> int:
+    """The divisor of ``n`` closest to ``target`` (4k itself whenever it divides n)."""
+    best = 1
+    for d in range(1, int(n ** 0.5) + 1):
+        if n % d == 0:
+            for c in (d, n // d):
+                if abs(c - target) < abs(best - target) or (abs(c - target) == abs(best - target) and c > best):
+                    best = c
+    return best
+
+
+def auto_scale_values(num_envs: int, num_steps: int, base_lr: float) -> Dict[str, object]:
+    """The scaled (num_minibatches, update_epochs, learning_rate) for a batch.
+
+    For batch = k x reference (k >= 1): minibatches = 4k (minibatch size kept),
+    epochs = max(2, 4 // k), and the LR scaled inversely with the number of
+    gradient steps: lr = base_lr x 16 / (minibatches x epochs). For k < 1 the
+    reference values are kept.
+    """
+    k = (num_envs * num_steps) / REFERENCE_BATCH
+    if k <= 1:
+        return {
+            "num_minibatches": REFERENCE_MINIBATCHES,
+            "update_epochs": REFERENCE_EPOCHS,
+            "learning_rate": base_lr,
+        }
+    mb = _nearest_divisor(num_envs * num_steps, REFERENCE_MINIBATCHES * k)
+    epochs = max(MIN_EPOCHS, REFERENCE_EPOCHS // int(k))
+    lr = base_lr * (REFERENCE_MINIBATCHES * REFERENCE_EPOCHS) / (mb * epochs)
+    return {"num_minibatches": mb, "update_epochs": epochs, "learning_rate": lr}
+
+
+def auto_scale_for_batch_size(config: PPOConfig, explicit: Tuple[str, ...] = ()) -> PPOConfig:
+    """Return ``config`` with minibatches, epochs and LR scaled to its batch size.
+
+    ``explicit`` names fields the user set (in a file or a flag): those are
+    never changed. ``config.learning_rate`` is the base LR the rule scales.
+    A config with ``auto_scale=False`` is returned unchanged.
+    """
+    if not config.auto_scale:
+        return config
+    scaled = auto_scale_values(config.num_envs, config.num_steps, config.learning_rate)
+    return dataclasses.replace(config, **{k: v for k, v in scaled.items() if k not in explicit})

@@ -1,0 +1,149 @@
+"""The jitted PPO program: init, one update (rollout + GAE + minibatch epochs),
+and a chunk of updates in one ``lax.scan``."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Tuple
+
+import chex
+import jax
+import jax.numpy as jnp
+import optax
+
+from jitrl.ppo import acting, rollout
+from jitrl.ppo.config import PPOConfig
+from jitrl.ppo.losses import gae, ppo_loss
+from jitrl.ppo.state import EpisodeTracker, HParams, RunnerState, Transition
+
+ADAM_EPS = 1e-5
+
+
+def make_optimizer() -> optax.GradientTransformation:
+    """Adam moments; clipping and the (traced, possibly annealed) LR are applied in ``_apply``."""
+    return optax.scale_by_adam(eps=ADAM_EPS)
+
+
+def learning_rate_at(hp: HParams, update: jax.Array, num_updates: int, anneal: bool) -> jax.Array:
+    if not anneal:
+        return hp.learning_rate
+    frac = 1.0 - update.astype(jnp.float32) / float(max(num_updates, 1))
+    return hp.learning_rate * frac
+
+
+class PPOProgram:
+    """Builds the pure functions of one training configuration.
+
+    ``init(key, hparams) -> RunnerState`` and ``run_chunk(state, n_updates)``
+    (``n_updates`` static) are pure and jittable; the host loop
+    (``jitrl.training``) jits, vmaps over seeds and shards them.
+    """
+
+    def __init__(self, env: Any, env_params: Any, network: Any, cfg: PPOConfig, num_updates: int):
+        if cfg.batch_size % cfg.num_minibatches:
+            raise ValueError(
+                f"num_minibatches: {cfg.num_minibatches} does not divide the batch "
+                f"{cfg.num_envs} x {cfg.num_steps} = {cfg.batch_size}"
+            )
+        self.env, self.env_params, self.network, self.cfg = env, env_params, network, cfg
+        self.num_updates = int(num_updates)
+        self.optimizer = make_optimizer()
+
+    # -- init ------------------------------------------------------------
+    def init(self, key: jax.Array, hparams: HParams) -> RunnerState:
+        cfg = self.cfg
+        k_net, k_env, k_run = jax.random.split(key, 3)
+        obs, env_state = jax.vmap(self.env.reset, in_axes=(0, None))(
+            jax.random.split(k_env, cfg.num_envs), self.env_params
+        )
+        params = self.network.init(k_net, obs[:1])
+        return RunnerState(
+            params=params,
+            opt_state=self.optimizer.init(params),
+            env_state=env_state,
+            obs=obs,
+            episodes=EpisodeTracker.zeros(cfg.num_envs),
+            key=k_run,
+            update=jnp.zeros((), jnp.int32),
+            hparams=hparams,
+        )
+
+    # -- one update ----------------------------------------------------------
+    def _loss(self, params, mb: Transition, adv, targets, hp: HParams):
+        logits, values = acting.policy(self.network, self.env, params, mb.obs, mb.bias)
+        return ppo_loss(
+            logits,
+            values.astype(jnp.float32),
+            mb.action,
+            mb.log_prob,
+            mb.value,
+            adv,
+            targets,
+            hp.clip_range,
+            hp.vf_coef,
+            hp.ent_coef,
+            clip_value_loss=self.cfg.clip_value_loss,
+            normalize_advantages=self.cfg.normalize_advantages,
+        )
+
+    def _apply(self, params, opt_state, grads, hp: HParams, lr):
+        gnorm = optax.global_norm(grads)
+        scale = jnp.minimum(1.0, hp.max_grad_norm / (gnorm + 1e-6))
+        grads = jax.tree_util.tree_map(lambda g: g * scale, grads)
+        updates, opt_state = self.optimizer.update(grads, opt_state, params)
+        params = jax.tree_util.tree_map(lambda p, u: p - lr * u, params, updates)
+        return params, opt_state, gnorm
+
+    def update(self, rs: RunnerState) -> Tuple[RunnerState, Dict[str, jax.Array]]:
+        cfg, hp = self.cfg, rs.hparams
+        rs, traj, last_value, metrics = rollout.collect(self.env, self.env_params, self.network, cfg.num_steps, rs)
+        adv, targets = gae(traj.reward, traj.value, traj.done, last_value, hp.gamma, hp.gae_lambda)
+        lr = learning_rate_at(hp, rs.update, self.num_updates, cfg.anneal_lr)
+
+        batch = (traj, adv, targets)
+        flat = jax.tree_util.tree_map(lambda x: x.reshape((cfg.batch_size,) + x.shape[2:]), batch)
+        chex.assert_shape(flat[1], (cfg.batch_size,))
+
+        def minibatch_step(carry, mb):
+            params, opt_state = carry
+            m_traj, m_adv, m_tgt = mb
+            (loss, stats), grads = jax.value_and_grad(self._loss, has_aux=True)(params, m_traj, m_adv, m_tgt, hp)
+            params, opt_state, gnorm = self._apply(params, opt_state, grads, hp, lr)
+            stats = dict(stats, total_loss=loss, grad_norm=gnorm)
+            return (params, opt_state), stats
+
+        def epoch(carry, key):
+            perm = jax.random.permutation(key, cfg.batch_size)
+            shuffled = jax.tree_util.tree_map(
+                lambda x: jnp.take(x, perm, axis=0).reshape((cfg.num_minibatches, cfg.minibatch_size) + x.shape[1:]),
+                flat,
+            )
+            return jax.lax.scan(minibatch_step, carry, shuffled)
+
+        key, k_epochs = jax.random.split(rs.key)
+        (params, opt_state), stats = jax.lax.scan(
+            epoch, (rs.params, rs.opt_state), jax.random.split(k_epochs, cfg.update_epochs)
+        )
+        stats = jax.tree_util.tree_map(jnp.mean, stats)
+
+        var_t = jnp.var(targets)
+        explained = jnp.where(var_t > 0, 1.0 - jnp.var(targets - traj.value) / jnp.where(var_t > 0, var_t, 1.0), 0.0)
+        finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(params)]))
+        metrics.update(stats)
+        metrics.update(
+            explained_variance=explained,
+            learning_rate=lr,
+            finite=jnp.logical_and(finite, jnp.isfinite(stats["total_loss"])).astype(jnp.float32),
+        )
+        rs = rs.replace(params=params, opt_state=opt_state, key=key, update=rs.update + 1)
+        return rs, metrics
+
+    # -- a chunk of updates ----------------------------------------------------
+    def run_chunk(self, rs: RunnerState, n_updates: int) -> Tuple[RunnerState, Dict[str, jax.Array]]:
+        """``n_updates`` updates in one scan; metrics stacked as ``[n_updates]``."""
+        return jax.lax.scan(lambda s, _: self.update(s), rs, None, length=n_updates)
+
+
+def make_program(env, env_params, network, cfg: PPOConfig, num_updates: int) -> PPOProgram:
+    return PPOProgram(env, env_params, network, cfg, num_updates)
+
+
+Chunk = Callable[[RunnerState], Tuple[RunnerState, Dict[str, jax.Array]]]

@@ -1,0 +1,83 @@
+"""GAE and the clipped PPO objective (pure functions, no env or network state)."""
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+import jax
+import jax.numpy as jnp
+
+from jitrl.ppo import distributions
+
+
+def gae(
+    rewards: jax.Array,
+    values: jax.Array,
+    dones: jax.Array,
+    last_value: jax.Array,
+    gamma: jax.Array,
+    gae_lambda: jax.Array,
+) -> Tuple[jax.Array, jax.Array]:
+    """Generalised advantage estimation over a ``[T, ...]`` rollout.
+
+    ``dones[t]`` ends the episode after step t (the value of the next stored
+    state is not used). Truncation is handled by the caller, which adds
+    ``gamma * V(final_obs)`` to the reward of truncated steps.
+    Returns ``(advantages, returns)``.
+    """
+    next_values = jnp.concatenate([values[1:], last_value[None]], axis=0)
+    not_done = 1.0 - dones.astype(jnp.float32)
+    deltas = rewards + gamma * next_values * not_done - values
+
+    def body(carry, x):
+        delta, nd = x
+        carry = delta + gamma * gae_lambda * nd * carry
+        return carry, carry
+
+    _, adv = jax.lax.scan(body, jnp.zeros_like(last_value), (deltas, not_done), reverse=True)
+    return adv, adv + values
+
+
+def ppo_loss(
+    logits: jax.Array,
+    values: jax.Array,
+    actions: jax.Array,
+    old_log_probs: jax.Array,
+    old_values: jax.Array,
+    advantages: jax.Array,
+    targets: jax.Array,
+    clip_range: jax.Array,
+    vf_coef: jax.Array,
+    ent_coef: jax.Array,
+    clip_value_loss: bool = True,
+    normalize_advantages: bool = True,
+) -> Tuple[jax.Array, Dict[str, jax.Array]]:
+    """Clipped surrogate + (clipped) value loss - entropy bonus.
+
+    ``logits`` are the final (masked / fused) logits of the acting
+    distribution: masked actions carry no probability.
+    """
+    log_probs = distributions.log_prob(logits, actions)
+    log_ratio = log_probs - old_log_probs
+    ratio = jnp.exp(log_ratio)
+    if normalize_advantages:
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    pg1 = ratio * advantages
+    pg2 = jnp.clip(ratio, 1.0 - clip_range, 1.0 + clip_range) * advantages
+    policy_loss = -jnp.mean(jnp.minimum(pg1, pg2))
+
+    v_err = jnp.square(values - targets)
+    if clip_value_loss:
+        v_clipped = old_values + jnp.clip(values - old_values, -clip_range, clip_range)
+        v_err = jnp.maximum(v_err, jnp.square(v_clipped - targets))
+    value_loss = 0.5 * jnp.mean(v_err)
+
+    entropy = jnp.mean(distributions.entropy(logits))
+    total = policy_loss + vf_coef * value_loss - ent_coef * entropy
+    stats = {
+        "policy_loss": policy_loss,
+        "value_loss": value_loss,
+        "entropy": entropy,
+        "approx_kl": jnp.mean((ratio - 1.0) - log_ratio),
+        "clip_frac": jnp.mean((jnp.abs(ratio - 1.0) > clip_range).astype(jnp.float32)),
+    }
+    return total, stats
