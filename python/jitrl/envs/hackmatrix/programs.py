@@ -1,0 +1,416 @@
+"""The 23 HackMatrix programs (actions 5-27): when each is usable, and its effect.
+
+Public API
+==========
+* :func:`program_conditions` ``(state, params) -> bool[23]``: program ``i`` is
+  usable when it is owned, the player can pay ``PROGRAM_CREDITS[i]`` credits and
+  ``PROGRAM_ENERGY[i]`` energy, and its "usable when" condition holds.
+* :func:`apply_program` ``(state, program_index, key, params) -> state``: pays
+  the cost, counts the use (``programs_used``), applies the effect through a
+  ``lax.switch`` over 23 pure branch functions. It assumes the program is
+  usable (the rules mask illegal actions before calling it).
+* :data:`ENDS_TURN` / :func:`ends_turn`: only WAIT ends the turn (the rules then
+  push an UNDO snapshot and run the enemy turn); every other program, STEP
+  included, is free and can be chained. STEP only sets ``step_skip_pending``;
+  the rules skip the next enemy turn when they see it.
+
+Effects (rules of issue 3; where the issue is silent the choice is written here)
+==============================================================================
+Enemies are all alive enemies, hidden cryptogs included (as in the original
+game, whose conditions look at every enemy). "Attack damage" is
+``player_attack``; damaged survivors are stunned; kills are counted in
+``game.kills`` (enemies only, as :func:`common.damage_enemies` does).
+
+* PUSH 0/2, any enemy: each enemy steps one cell away from the player. Candidate
+  cells, with (dr, dc) = sign(enemy - player): the diagonal (r+dr, c+dc), the
+  row step (r+dr, c) if dr != 0 and the column step (r, c+dc) if dc != 0 (the
+  original clone's rule). A candidate must be on the board, not a block (unless
+  the enemy is a glitch), not the player, another enemy or a transmission. The
+  enemy takes the valid candidate farthest from the player (Manhattan; ties:
+  diagonal, row, column); with none it stays. Enemies are resolved one after
+  another in slot order, each seeing the others' updated cells, so two enemies
+  never share a cell.
+* PULL 0/2, any enemy: the same toward the player, taking the nearest valid
+  candidate; an enemy never enters the player's cell.
+* CRASH 3/2, a block, enemy or transmission in the 8 surrounding cells: those
+  cells lose their blocks (the cell becomes empty; resources under it and its
+  ``siphoned`` flag stay), their enemies die and their transmissions vanish.
+* WARP 2/2, a target exists: a target is an alive enemy or transmission on a
+  plain cell (not a block, the exit or a data-siphon pickup: the player never
+  lands inside a block or completes a stage by teleporting). One target, drawn
+  uniformly, is destroyed and the player takes its cell.
+* POLY 1/1, any enemy: each enemy becomes one of the three other types
+  (uniform); damage carries over: ``hp = max(1, new_max - (old_max - old_hp))``
+  (POLY never kills). Stun and other flags are kept.
+* WAIT 0/1, always: no effect; ends the turn.
+* DEBUG 3/0, an enemy on a block: those take attack damage.
+* ROW 3/1, COL 3/1, an enemy in the player's row / column: attack damage to them.
+* UNDO 1/0, history not empty: restores the newest snapshot of the history
+  ring buffer (the game as it was before the last turn-ending action) and
+  drops it, so repeated UNDOs walk back several turns. The 1-credit cost is
+  charged to the *restored* credits (floored at 0): restoring the snapshot
+  would otherwise refund it. Episode counters (steps, programs used) are not
+  rolled back.
+* STEP 0/3, always: ``step_skip_pending`` = True.
+* SIPH+ 5/0, always: +1 data siphon.
+* EXCH 4/0, credits >= 4: -4 credits (its cost), +4 energy.
+* SHOW 2/0, SHOW not active: ``show_active`` = True.
+* RESET 0/4, HP < 3: HP = 3.
+* CALM 2/4, CALM not active: ``calm_active`` = True.
+* D_BOM 3/0, a daemon exists: the daemon nearest the player (Manhattan; ties:
+  lowest slot) dies; every enemy in its 8 neighbouring cells takes 1 damage.
+* DELAY 1/2, any transmission: +3 turns on each.
+* ANTI-V 3/0, a virus exists: 1 damage to every virus.
+* SCORE 0/5, stage < 8: score += 8 - stage.
+* REDUC 2/1, an unsiphoned block with spawn > 0: spawn -1 on each such block.
+* ATK+ 4/4, fewer than 2 uses this stage: attack +1, ``atk_plus_uses`` +1.
+* HACK 2/2, any siphoned cell: attack damage to enemies on siphoned cells.
+"""
+from __future__ import annotations
+
+from typing import Callable, Tuple
+
+import chex
+import jax
+import jax.numpy as jnp
+
+from jitrl.envs.hackmatrix import common
+from jitrl.envs.hackmatrix.state import (
+    ANTI_V, ATK_PLUS, BLOCK_NONE, CALM, COL, CRASH, D_BOM, DAEMON, DEBUG, DELAY,
+    ENEMY_MAX_HP, EXCH, GLITCH, GRID, HACK, MAX_ENEMIES, MAX_HP, NUM_ENEMY_TYPES,
+    NUM_PROGRAMS, NUM_STAGES, POLY, PROGRAM_CREDITS, PROGRAM_ENERGY, PULL, PUSH, REDUC,
+    RESET, ROW, SCORE, SHOW, SIPH_PLUS, STEP, UNDO, VIRUS, WAIT, WARP, EnvParams, EnvState,
+    GameState, pop_history,
+)
+
+#: ``ENDS_TURN[i]``: program ``i`` ends the player's turn (only WAIT).
+ENDS_TURN: Tuple[bool, ...] = tuple(i == WAIT for i in range(NUM_PROGRAMS))
+
+#: Turns DELAY adds to every transmission; ATK+ uses allowed per stage.
+DELAY_TURNS = 3
+ATK_PLUS_MAX_USES = 2
+EXCH_AMOUNT = 4
+
+
+def ends_turn(program_index) -> jax.Array:
+    """bool: the program ends the turn (jittable form of :data:`ENDS_TURN`)."""
+    return jnp.asarray(ENDS_TURN)[program_index]
+
+
+# ---------------------------------------------------------------- board helpers
+def _neighbours8(row, col) -> jax.Array:
+    """bool[GRID, GRID]: the (up to) 8 cells around (row, col), not the cell itself."""
+    ar = jnp.arange(GRID, dtype=jnp.int32)
+    near = (jnp.abs(ar[:, None] - row) <= 1) & (jnp.abs(ar[None, :] - col) <= 1)
+    return near & ~common.onehot_cell(row, col)
+
+
+def _enemy_cell_value(board: jax.Array, game: GameState) -> jax.Array:
+    """``board[enemy_row, enemy_col]`` per enemy slot."""
+    return board[game.enemy_row, game.enemy_col]
+
+
+def _in_player_row(game: GameState) -> jax.Array:
+    return game.enemy_alive & (game.enemy_row == game.player_row)
+
+
+def _in_player_col(game: GameState) -> jax.Array:
+    return game.enemy_alive & (game.enemy_col == game.player_col)
+
+
+def _on_siphoned(game: GameState) -> jax.Array:
+    return game.enemy_alive & _enemy_cell_value(game.siphoned, game)
+
+
+def _reducible_blocks(game: GameState) -> jax.Array:
+    """bool[GRID, GRID]: unsiphoned blocks with a spawn count above 0."""
+    return common.block_map(game) & ~game.siphoned & (game.block_spawn > 0)
+
+
+def _warp_targets(game: GameState) -> Tuple[jax.Array, jax.Array]:
+    """(enemy targets bool[MAX_ENEMIES], transmission targets bool[MAX_TRANS])."""
+    bad = common.block_map(game) | common.exit_map(game) | game.siphon_pickup
+    enemies = game.enemy_alive & ~_enemy_cell_value(bad, game)
+    trans = game.trans_alive & ~bad[game.trans_row, game.trans_col]
+    return enemies, trans
+
+
+def _nearest_daemon(game: GameState) -> Tuple[jax.Array, jax.Array]:
+    """(slot, exists) of the alive daemon nearest the player (ties: lowest slot)."""
+    is_daemon = game.enemy_alive & (game.enemy_type == DAEMON)
+    dist = jnp.abs(game.enemy_row - game.player_row) + jnp.abs(game.enemy_col - game.player_col)
+    dist = jnp.where(is_daemon, dist, 4 * GRID)
+    return jnp.argmin(dist).astype(jnp.int32), jnp.any(is_daemon)
+
+
+# ---------------------------------------------------------------- conditions
+def program_usable_when(game: GameState, history_count) -> jax.Array:
+    """bool[23]: each program's own "usable when" condition (no ownership/cost)."""
+    any_enemy = jnp.any(game.enemy_alive)
+    any_trans = jnp.any(game.trans_alive)
+    around = _neighbours8(game.player_row, game.player_col)
+    something = common.block_map(game) | common.enemy_occupancy(game) | common.trans_occupancy(game)
+    warp_e, warp_t = _warp_targets(game)
+    true = jnp.asarray(True)
+    conds = [None] * NUM_PROGRAMS
+    conds[PUSH] = any_enemy
+    conds[PULL] = any_enemy
+    conds[CRASH] = jnp.any(around & something)
+    conds[WARP] = jnp.any(warp_e) | jnp.any(warp_t)
+    conds[POLY] = any_enemy
+    conds[WAIT] = true
+    conds[DEBUG] = jnp.any(common.enemy_on_block(game))
+    conds[ROW] = jnp.any(_in_player_row(game))
+    conds[COL] = jnp.any(_in_player_col(game))
+    conds[UNDO] = history_count > 0
+    conds[STEP] = true
+    conds[SIPH_PLUS] = true
+    conds[EXCH] = game.player_credits >= EXCH_AMOUNT
+    conds[SHOW] = ~game.show_active
+    conds[RESET] = game.player_hp < MAX_HP
+    conds[CALM] = ~game.calm_active
+    conds[D_BOM] = jnp.any(game.enemy_alive & (game.enemy_type == DAEMON))
+    conds[DELAY] = any_trans
+    conds[ANTI_V] = jnp.any(game.enemy_alive & (game.enemy_type == VIRUS))
+    conds[SCORE] = game.stage < NUM_STAGES
+    conds[REDUC] = jnp.any(_reducible_blocks(game))
+    conds[ATK_PLUS] = game.atk_plus_uses < ATK_PLUS_MAX_USES
+    conds[HACK] = jnp.any(game.siphoned)
+    return jnp.stack([jnp.asarray(c, bool) for c in conds])
+
+
+def program_conditions(state: EnvState, params: EnvParams = None) -> jax.Array:
+    """bool[23]: owned AND affordable AND usable (the program part of the mask)."""
+    game = state.game
+    afford = (game.player_credits >= jnp.asarray(PROGRAM_CREDITS)) & (
+        game.player_energy >= jnp.asarray(PROGRAM_ENERGY))
+    mask = game.owned & afford & program_usable_when(game, state.history_count)
+    chex.assert_shape(mask, (NUM_PROGRAMS,))
+    return mask
+
+
+# ---------------------------------------------------------------- effects
+def _shift_enemies(game: GameState, away: bool) -> GameState:
+    """PUSH (``away``) / PULL: move each enemy one cell, resolved in slot order."""
+    pr, pc = game.player_row, game.player_col
+    blocks = common.block_map(game)
+    trans = common.trans_occupancy(game)
+    slots = jnp.arange(MAX_ENEMIES)
+
+    def body(carry, i):
+        rows, cols = carry
+        r, c = rows[i], cols[i]
+        sgn = 1 if away else -1
+        dr = sgn * jnp.sign(r - pr)
+        dc = sgn * jnp.sign(c - pc)
+        cand_r = jnp.stack([r + dr, r + dr, r])
+        cand_c = jnp.stack([c + dc, c, c + dc])
+        exists = jnp.stack([jnp.asarray(True), dr != 0, dc != 0]) & ((cand_r != r) | (cand_c != c))
+        on_board = (cand_r >= 0) & (cand_r < GRID) & (cand_c >= 0) & (cand_c < GRID)
+        rr = jnp.clip(cand_r, 0, GRID - 1)
+        cc = jnp.clip(cand_c, 0, GRID - 1)
+        block_ok = ~blocks[rr, cc] | (game.enemy_type[i] == GLITCH)
+        others = game.enemy_alive & (slots != i)
+        taken = jnp.any(others[None, :] & (rows[None, :] == cand_r[:, None])
+                        & (cols[None, :] == cand_c[:, None]), axis=1)
+        not_player = (cand_r != pr) | (cand_c != pc)
+        valid = exists & on_board & block_ok & ~taken & ~trans[rr, cc] & not_player
+        dist = jnp.abs(cand_r - pr) + jnp.abs(cand_c - pc)
+        score = jnp.where(valid, dist if away else -dist, -10 * GRID)
+        best = jnp.argmax(score)  # first maximum: diagonal, row, column
+        move = game.enemy_alive[i] & jnp.any(valid)
+        rows = rows.at[i].set(jnp.where(move, cand_r[best], r))
+        cols = cols.at[i].set(jnp.where(move, cand_c[best], c))
+        return (rows, cols), None
+
+    (rows, cols), _ = jax.lax.scan(body, (game.enemy_row, game.enemy_col), slots)
+    return game.replace(enemy_row=rows, enemy_col=cols)
+
+
+def _push(state: EnvState, key, params) -> EnvState:
+    return state.replace(game=_shift_enemies(state.game, away=True))
+
+
+def _pull(state: EnvState, key, params) -> EnvState:
+    return state.replace(game=_shift_enemies(state.game, away=False))
+
+
+def _crash(state: EnvState, key, params) -> EnvState:
+    game = state.game
+    area = _neighbours8(game.player_row, game.player_col)
+    game = game.replace(
+        block_kind=jnp.where(area, BLOCK_NONE, game.block_kind),
+        block_hidden_kind=jnp.where(area, BLOCK_NONE, game.block_hidden_kind),
+        block_points=jnp.where(area, 0, game.block_points),
+        block_program=jnp.where(area, -1, game.block_program),
+        block_spawn=jnp.where(area, 0, game.block_spawn),
+    )
+    game = common.kill_enemies(game, _enemy_cell_value(area, game))
+    trans_hit = game.trans_alive & area[game.trans_row, game.trans_col]
+    game = game.replace(trans_alive=game.trans_alive & ~trans_hit)
+    return state.replace(game=game)
+
+
+def _warp(state: EnvState, key, params) -> EnvState:
+    game = state.game
+    enemies, trans = _warp_targets(game)
+    targets = jnp.concatenate([enemies, trans])
+    u = jax.random.uniform(key, targets.shape)
+    pick = jnp.argmax(jnp.where(targets, u, -1.0))
+    ok = jnp.any(targets)
+    n_e = enemies.shape[0]
+    e_hit = ok & (jnp.arange(n_e) == pick)
+    t_hit = ok & (jnp.arange(trans.shape[0]) + n_e == pick)
+    rows = jnp.concatenate([game.enemy_row, game.trans_row])
+    cols = jnp.concatenate([game.enemy_col, game.trans_col])
+    game = common.kill_enemies(game, e_hit)
+    game = game.replace(
+        trans_alive=game.trans_alive & ~t_hit,
+        player_row=jnp.where(ok, rows[pick], game.player_row),
+        player_col=jnp.where(ok, cols[pick], game.player_col),
+    )
+    return state.replace(game=game)
+
+
+def _poly(state: EnvState, key, params) -> EnvState:
+    game = state.game
+    shift = jax.random.randint(key, (MAX_ENEMIES,), 1, NUM_ENEMY_TYPES)
+    new_type = (game.enemy_type + shift) % NUM_ENEMY_TYPES
+    max_hp = jnp.asarray(ENEMY_MAX_HP)
+    damage = max_hp[game.enemy_type] - game.enemy_hp
+    new_hp = jnp.maximum(1, max_hp[new_type] - damage)
+    alive = game.enemy_alive
+    return state.replace(game=game.replace(
+        enemy_type=jnp.where(alive, new_type, game.enemy_type),
+        enemy_hp=jnp.where(alive, new_hp, game.enemy_hp),
+    ))
+
+
+def _wait(state: EnvState, key, params) -> EnvState:
+    return state
+
+
+def _damage(state: EnvState, hit: jax.Array, damage=None) -> EnvState:
+    game = state.game
+    dmg = game.player_attack if damage is None else damage
+    return state.replace(game=common.damage_enemies(game, hit, dmg))
+
+
+def _debug(state: EnvState, key, params) -> EnvState:
+    return _damage(state, common.enemy_on_block(state.game))
+
+
+def _row(state: EnvState, key, params) -> EnvState:
+    return _damage(state, _in_player_row(state.game))
+
+
+def _col(state: EnvState, key, params) -> EnvState:
+    return _damage(state, _in_player_col(state.game))
+
+
+def _undo(state: EnvState, key, params) -> EnvState:
+    state = pop_history(state)
+    game = state.game
+    credits = jnp.maximum(game.player_credits - PROGRAM_CREDITS[UNDO], 0)
+    energy = jnp.maximum(game.player_energy - PROGRAM_ENERGY[UNDO], 0)
+    return state.replace(game=game.replace(player_credits=credits, player_energy=energy))
+
+
+def _step(state: EnvState, key, params) -> EnvState:
+    return state.replace(game=state.game.replace(step_skip_pending=jnp.asarray(True)))
+
+
+def _siph_plus(state: EnvState, key, params) -> EnvState:
+    g = state.game
+    return state.replace(game=g.replace(player_siphons=g.player_siphons + 1))
+
+
+def _exch(state: EnvState, key, params) -> EnvState:
+    g = state.game  # the 4 credits are the program's cost, already paid
+    return state.replace(game=g.replace(player_energy=g.player_energy + EXCH_AMOUNT))
+
+
+def _show(state: EnvState, key, params) -> EnvState:
+    return state.replace(game=state.game.replace(show_active=jnp.asarray(True)))
+
+
+def _reset(state: EnvState, key, params) -> EnvState:
+    return state.replace(game=state.game.replace(player_hp=jnp.asarray(MAX_HP, jnp.int32)))
+
+
+def _calm(state: EnvState, key, params) -> EnvState:
+    return state.replace(game=state.game.replace(calm_active=jnp.asarray(True)))
+
+
+def _d_bom(state: EnvState, key, params) -> EnvState:
+    game = state.game
+    slot, ok = _nearest_daemon(game)
+    hit = ok & (jnp.arange(MAX_ENEMIES) == slot)
+    row, col = game.enemy_row[slot], game.enemy_col[slot]
+    game = common.kill_enemies(game, hit)
+    splash = ok & _enemy_cell_value(_neighbours8(row, col), game)
+    game = common.damage_enemies(game, splash, 1)
+    return state.replace(game=game)
+
+
+def _delay(state: EnvState, key, params) -> EnvState:
+    g = state.game
+    turns = jnp.where(g.trans_alive, g.trans_turns + DELAY_TURNS, g.trans_turns)
+    return state.replace(game=g.replace(trans_turns=turns))
+
+
+def _anti_v(state: EnvState, key, params) -> EnvState:
+    g = state.game
+    return _damage(state, g.enemy_alive & (g.enemy_type == VIRUS), 1)
+
+
+def _score(state: EnvState, key, params) -> EnvState:
+    g = state.game
+    return state.replace(game=g.replace(score=g.score + (NUM_STAGES - g.stage)))
+
+
+def _reduc(state: EnvState, key, params) -> EnvState:
+    g = state.game
+    spawn = jnp.where(_reducible_blocks(g), g.block_spawn - 1, g.block_spawn)
+    return state.replace(game=g.replace(block_spawn=spawn))
+
+
+def _atk_plus(state: EnvState, key, params) -> EnvState:
+    g = state.game
+    return state.replace(game=g.replace(
+        player_attack=g.player_attack + 1, atk_plus_uses=g.atk_plus_uses + 1))
+
+
+def _hack(state: EnvState, key, params) -> EnvState:
+    return _damage(state, _on_siphoned(state.game))
+
+
+#: Branch ``i`` of the ``lax.switch`` applies program ``i``'s effect (cost already paid).
+BRANCHES: Tuple[Callable[[EnvState, jax.Array, EnvParams], EnvState], ...] = (
+    _push, _pull, _crash, _warp, _poly, _wait, _debug, _row, _col, _undo, _step,
+    _siph_plus, _exch, _show, _reset, _calm, _d_bom, _delay, _anti_v, _score, _reduc,
+    _atk_plus, _hack,
+)
+assert len(BRANCHES) == NUM_PROGRAMS
+
+
+def apply_program(state: EnvState, program_index, key: chex.PRNGKey,
+                  params: EnvParams = None) -> EnvState:
+    """Pay program ``program_index``'s cost, count the use and apply its effect.
+
+    Assumes the program is usable (:func:`program_conditions`); ending the turn
+    (WAIT, see :data:`ENDS_TURN`) is the rules' job. UNDO charges its cost after
+    restoring (see the module docstring).
+    """
+    program_index = jnp.asarray(program_index, jnp.int32)
+    chex.assert_shape(program_index, ())
+    game = state.game
+    not_undo = program_index != UNDO
+    credits = jnp.asarray(PROGRAM_CREDITS)[program_index]
+    energy = jnp.asarray(PROGRAM_ENERGY)[program_index]
+    game = game.replace(
+        player_credits=game.player_credits - jnp.where(not_undo, credits, 0),
+        player_energy=game.player_energy - jnp.where(not_undo, energy, 0),
+    )
+    state = state.replace(game=game, programs_used=state.programs_used + 1)
+    return jax.lax.switch(program_index, BRANCHES, state, key, params)
