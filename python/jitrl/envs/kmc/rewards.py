@@ -1,0 +1,68 @@
+"""Morphology measures and the per-step reward (issue 4, seed 001 weight names).
+
+Exact definitions (``h`` = film heights ``int[nx, ny]``, substrate not counted):
+
+* ``roughness = sqrt(mean((h - mean(h))**2))``: the *population* standard
+  deviation of the column heights (divide by N = nx*ny, not N - 1). Counting the
+  flat substrate or not does not change it (a constant shift).
+* ``coverage = mean(h) / nz``: film atoms per column over the box height,
+  0 for a bare substrate, 1 for a full box.
+* ``o_ti_ratio = n_O / max(n_Ti, 1)``: O atoms over Ti atoms in the film
+  (``n_O`` itself while there is no Ti).
+
+Reward of a step (computed on the state after the event):
+``-roughness_weight * roughness + coverage_weight * coverage
+ - ratio_weight * |o_ti_ratio - target_o_ti|`` plus, added by the trainer through
+``rate_reward`` because it depends on the policy, ``-ess_weight * max(0,
+ess_target - ess_ratio)`` with ``ess_ratio`` the step's expected ESS ratio of
+the fused proposal (``jitrl.ppo.importance.expected_ess_ratio``).
+"""
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+import jax
+import jax.numpy as jnp
+
+from jitrl.envs.kmc.state import EnvParams, EnvState
+
+
+def roughness(heights: jax.Array) -> jax.Array:
+    h = heights.astype(jnp.float32)
+    return jnp.sqrt(jnp.mean(jnp.square(h - jnp.mean(h))))
+
+
+def coverage(heights: jax.Array, nz: int) -> jax.Array:
+    return jnp.mean(heights.astype(jnp.float32)) / nz
+
+
+def o_ti_ratio(n_ti: jax.Array, n_o: jax.Array) -> jax.Array:
+    return n_o.astype(jnp.float32) / jnp.maximum(n_ti, 1).astype(jnp.float32)
+
+
+def morphology(state: EnvState) -> Dict[str, jax.Array]:
+    nz = state.species.shape[-1]
+    return {
+        "roughness": roughness(state.heights),
+        "coverage": coverage(state.heights, nz),
+        "o_ti_ratio": o_ti_ratio(state.n_ti, state.n_o),
+    }
+
+
+def step_reward(state: EnvState, params: EnvParams) -> Tuple[jax.Array, Dict[str, jax.Array]]:
+    """Env part of the reward and its terms (each already multiplied by its weight)."""
+    m = morphology(state)
+    terms = {
+        "reward_roughness": -params.roughness_weight * m["roughness"],
+        "reward_coverage": params.coverage_weight * m["coverage"],
+        "reward_ratio": -params.ratio_weight * jnp.abs(m["o_ti_ratio"] - params.target_o_ti),
+    }
+    reward = terms["reward_roughness"] + terms["reward_coverage"] + terms["reward_ratio"]
+    return reward.astype(jnp.float32), {**m, **{k: v.astype(jnp.float32) for k, v in terms.items()}}
+
+
+def ess_reward(ess_ratio: jax.Array, params: EnvParams) -> Tuple[jax.Array, Dict[str, jax.Array]]:
+    """``-ess_weight * max(0, ess_target - ess_ratio)`` (the policy-dependent term)."""
+    r = -params.ess_weight * jnp.maximum(0.0, params.ess_target - ess_ratio)
+    r = jnp.asarray(r, jnp.float32)
+    return r, {"reward_ess": r}
