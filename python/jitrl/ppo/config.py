@@ -77,10 +77,17 @@ def auto_scale_for_batch_size(config: PPOConfig, explicit: Tuple[str, ...] = ())
     """Return ``config`` with minibatches, epochs and LR scaled to its batch size.
 
     ``explicit`` names fields the user set (in a file or a flag): those are
-    never changed. ``config.learning_rate`` is the base LR the rule scales.
+    never changed, and an auto-scaled LR follows the gradient steps actually
+    taken (explicit minibatches/epochs included). ``config.learning_rate`` is the base LR the rule scales.
     A config with ``auto_scale=False`` is returned unchanged.
     """
     if not config.auto_scale:
         return config
     scaled = auto_scale_values(config.num_envs, config.num_steps, config.learning_rate)
-    return dataclasses.replace(config, **{k: v for k, v in scaled.items() if k not in explicit})
+    out = {k: v for k, v in scaled.items() if k not in explicit}
+    if "learning_rate" not in explicit and config.batch_size > REFERENCE_BATCH:
+        # LR follows the gradient steps actually taken, explicit minibatches/epochs included.
+        mb = out.get("num_minibatches", config.num_minibatches)
+        ep = out.get("update_epochs", config.update_epochs)
+        out["learning_rate"] = config.learning_rate * (REFERENCE_MINIBATCHES * REFERENCE_EPOCHS) / (mb * ep)
+    return dataclasses.replace(config, **out)

@@ -85,7 +85,7 @@ class PPOProgram:
         )
 
     def _apply(self, params, opt_state, grads, hp: HParams, lr):
-        gnorm = optax.global_norm(grads)
+        gnorm = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in jax.tree_util.tree_leaves(grads)))
         scale = jnp.minimum(1.0, hp.max_grad_norm / (gnorm + 1e-6))
         grads = jax.tree_util.tree_map(lambda g: g * scale, grads)
         updates, opt_state = self.optimizer.update(grads, opt_state, params)

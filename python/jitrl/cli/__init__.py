@@ -1,0 +1,1 @@
+"""Command-line entry points (the scripts/ files are thin wrappers)."""

@@ -1,0 +1,55 @@
+"""Placing a run on devices: the env batch is sharded over every device of a
+1-D mesh (axis ``env``); parameters, optimiser state and RNG keys are
+replicated. The jitted chunk follows these input shardings (GSPMD), so the
+rollout runs data-parallel and the minibatch gradients are reduced across
+devices by the compiler. One config runs unchanged on 1 CPU, N forced CPU
+devices (``XLA_FLAGS=--xla_force_host_platform_device_count=N``), a GPU or a
+TPU slice.
+
+Multi-host: when ``JAX_COORDINATOR_ADDRESS`` (with ``JAX_NUM_PROCESSES`` and
+``JAX_PROCESS_ID``) is set, :func:`maybe_init_distributed` calls
+``jax.distributed.initialize()`` first so the mesh spans every host.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from jitrl.ppo.state import ENV_BATCHED_FIELDS
+
+
+def maybe_init_distributed() -> bool:
+    if os.environ.get("JAX_COORDINATOR_ADDRESS") and jax.process_count() == 1:
+        jax.distributed.initialize()
+        return True
+    return False
+
+
+def make_mesh(num_envs: int) -> Optional[Mesh]:
+    """A mesh over all devices when the env batch divides evenly, else None (one device)."""
+    devices = jax.devices()
+    if len(devices) <= 1:
+        return None
+    if num_envs % len(devices):
+        raise ValueError(
+            f"num_envs: {num_envs} -- must be a multiple of the {len(devices)} devices to shard the env batch"
+        )
+    return Mesh(np.array(devices), ("env",))
+
+
+def shard_state(state: Any, mesh: Optional[Mesh]) -> Any:
+    """Place a seed-batched RunnerState ``[S, ...]``: env-batched fields split on axis 1."""
+    if mesh is None:
+        return state
+    replicated = NamedSharding(mesh, P())
+    split = NamedSharding(mesh, P(None, "env"))
+    placed = {}
+    for name in state.__dataclass_fields__:
+        value = getattr(state, name)
+        sharding = split if name in ENV_BATCHED_FIELDS else replicated
+        placed[name] = jax.tree_util.tree_map(lambda x: jax.device_put(x, sharding), value)
+    return state.replace(**placed)

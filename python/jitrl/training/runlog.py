@@ -1,0 +1,142 @@
+"""Where a run's metrics go: ``metrics.jsonl``, TensorBoard and the console.
+
+``metrics.jsonl`` gets one JSON object per logged update (``update``,
+``env_steps``, ``sps``, ``elapsed_s`` and every metric of
+:func:`jitrl.training.metrics.chunk_record`). ``env_steps`` counts the steps
+of one seed (the x axis of a learning curve); ``sps`` counts the steps of all
+seeds per second of wall time (the throughput).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from typing import Any, Dict, Optional
+
+METRICS_FILE = "metrics.jsonl"
+TB_DIR = "tb"
+
+#: TensorBoard tag prefixes for env metrics (the seed documents' names).
+TB_ALIASES = {
+    "roughness": "morphology/roughness_mean",
+    "coverage": "morphology/coverage_mean",
+    "o_ti_ratio": "morphology/o_ti_ratio_mean",
+    "ess": "train/ess_mean",
+    "ess_episode": "train/ess_episode_mean",
+    "ess_expected": "train/ess_expected_mean",
+}
+
+
+def _json_safe(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, list):
+        return [_json_safe(x) for x in v]
+    return v
+
+
+def read_metrics(run_dir: str):
+    path = os.path.join(run_dir, METRICS_FILE)
+    if not os.path.exists(path):
+        return []
+    with open(path) as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def truncate_metrics(run_dir: str, last_update: int) -> None:
+    """Drop records past ``last_update`` (a resumed run re-logs them); atomic rewrite."""
+    path = os.path.join(run_dir, METRICS_FILE)
+    if not os.path.exists(path):
+        return
+    keep = [r for r in read_metrics(run_dir) if r["update"] <= last_update]
+    tmp = path + ".tmp"
+    with open(tmp, "w") as fh:
+        for r in keep:
+            fh.write(json.dumps(r) + "\n")
+    os.replace(tmp, path)
+
+
+def format_line(rec: Dict[str, Any], num_updates: int, total_steps: int) -> str:
+    def f(name, fmt):
+        v = rec.get(name)
+        return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
+
+    line = (
+        f"Update {rec['update']}/{num_updates} | Step {rec['env_steps']}/{total_steps} | "
+        f"SPS {rec['sps']:,.0f} | return {f('mean_episode_return', '.2f')} | "
+        f"length {f('mean_episode_length', '.1f')} | KL {f('approx_kl', '.4f')} | "
+        f"clip {f('clip_frac', '.3f')} | entropy {f('entropy', '.2f')}"
+    )
+    if "ess" in rec:
+        line += f" | ESS {f('ess', '.2f')}"
+    return line
+
+
+class RunLogger:
+    """Writes records to metrics.jsonl and TensorBoard, lines to the console."""
+
+    def __init__(self, run_dir: str, num_updates: int, total_steps: int, start_update: int = 0,
+                 quiet: bool = False, hparams: Optional[Dict[str, Any]] = None):
+        self.run_dir = run_dir
+        self.num_updates = num_updates
+        self.total_steps = total_steps
+        self.quiet = quiet
+        self._jsonl = open(os.path.join(run_dir, METRICS_FILE), "a")
+        self._tb = None
+        try:
+            from tensorboardX import SummaryWriter
+
+            self._tb = SummaryWriter(os.path.join(run_dir, TB_DIR))
+            if hparams and start_update == 0:
+                self._tb.add_text("config/hparams", json.dumps(hparams, indent=1, default=str), 0)
+        except ImportError:  # pragma: no cover - tensorboardX is a core dependency
+            self._tb = None
+        self._bar = None
+        if not quiet:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=num_updates, initial=start_update, unit="upd", dynamic_ncols=True,
+                             file=sys.stderr, leave=False,
+                             disable=not sys.stderr.isatty())
+
+    def message(self, text: str) -> None:
+        if self.quiet:
+            return
+        if self._bar is not None:
+            self._bar.write(text)
+        else:
+            print(text, flush=True)
+
+    def log(self, rec: Dict[str, Any]) -> None:
+        self._jsonl.write(json.dumps({k: _json_safe(v) for k, v in rec.items()}) + "\n")
+        self._jsonl.flush()
+        if self._tb is not None:
+            step = int(rec["env_steps"])
+            for k, v in rec.items():
+                if isinstance(v, (int, float)) and k not in ("update", "env_steps") and math.isfinite(v):
+                    self._tb.add_scalar(f"train/{k}" if k not in TB_ALIASES else TB_ALIASES[k], v, step)
+            self._tb.flush()
+        if self._bar is not None:
+            self._bar.n = rec["update"]
+            self._bar.refresh()
+        self.message(format_line(rec, self.num_updates, self.total_steps))
+
+    def add_image_sequence(self, tag: str, frames, step: int) -> None:
+        """A replay (``[T, H, W, 3]`` uint8) as a TensorBoard video."""
+        if self._tb is None or frames is None or len(frames) == 0:
+            return
+        import numpy as np
+
+        vid = np.asarray(frames)[None].transpose(0, 1, 4, 2, 3)  # N, T, C, H, W
+        try:
+            self._tb.add_video(tag, vid, step, fps=4)
+        except Exception:  # moviepy missing: fall back to the last frame
+            self._tb.add_image(tag, np.asarray(frames[-1]), step, dataformats="HWC")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        self._jsonl.close()
+        if self._tb is not None:
+            self._tb.close()
