@@ -1,0 +1,226 @@
+"""Speed and memory benchmarks (``scripts/bench.py``).
+
+Two cases per env and batch size, each in its own subprocess so that peak
+memory is the case's own:
+
+* ``env``: the env alone -- ``num_steps`` vmapped steps in one ``lax.scan``,
+  actions drawn uniformly among legal ones (a rate env: from its physical
+  rates, i.e. the neutral policy, so KMC "events/s" are plain BKL events).
+* ``train``: full PPO updates (rollout + GAE + minibatch epochs) in one
+  jitted chunk, with the config the train script would resolve (auto-scaled
+  unless told otherwise).
+
+Reported: env steps per second (all envs together, after compilation),
+compile seconds, and peak memory (device peak where the backend reports it,
+else the process's peak resident set).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from typing import Any, Dict, List, Optional
+
+
+def _peak_memory_mb() -> Dict[str, float]:
+    import jax
+
+    out = {"host_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    try:
+        stats = jax.devices()[0].memory_stats() or {}
+        if "peak_bytes_in_use" in stats:
+            out["device_peak_mb"] = stats["peak_bytes_in_use"] / 2**20
+    except Exception:  # CPU backends may not report
+        pass
+    return out
+
+
+def _env_kwargs(args: Dict[str, Any]) -> Dict[str, Any]:
+    kw = {}
+    if args.get("lattice"):
+        kw["lattice_size"] = tuple(int(x) for x in str(args["lattice"]).split(","))
+    return kw
+
+
+def bench_env(env_name: str, num_envs: int, num_steps: int, repeats: int, env_kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    import jax
+    import jax.numpy as jnp
+
+    from jitrl.envs import make
+    from jitrl.ppo import acting, distributions
+
+    env, params = make(env_name, **env_kwargs)
+
+    def rollout(carry, _):
+        state, key = carry
+        key, k_act, k_env = jax.random.split(key, 3)
+        bias = acting.action_bias(env, state, params)
+        logits = acting.final_logits(env, jnp.zeros(bias.shape, jnp.float32), bias)
+        action = distributions.sample(k_act, logits)
+        _, state, reward, term, trunc, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
+            jax.random.split(k_env, num_envs), state, action, params
+        )
+        return (state, key), jnp.sum(reward) + jnp.sum(term) + jnp.sum(trunc)
+
+    def run(state, key):
+        (state, key), out = jax.lax.scan(rollout, (state, key), None, length=num_steps)
+        return state, key, jnp.sum(out)
+
+    key = jax.random.PRNGKey(0)
+    _, state = jax.jit(jax.vmap(env.reset, in_axes=(0, None)))(jax.random.split(key, num_envs), params)
+    fn = jax.jit(run, donate_argnums=0)
+    t0 = time.perf_counter()
+    compiled = fn.lower(state, key).compile()
+    compile_s = time.perf_counter() - t0
+    state, key, chk = compiled(state, key)
+    jax.block_until_ready(chk)
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        state, key, chk = compiled(state, key)
+    jax.block_until_ready(chk)
+    dt = time.perf_counter() - t0
+    return {"sps": num_envs * num_steps * repeats / dt, "compile_s": compile_s, "seconds": dt}
+
+
+def bench_train(env_name: str, num_envs: int, num_steps: int, repeats: int, env_kwargs: Dict[str, Any],
+                flags: Dict[str, str]) -> Dict[str, Any]:
+    import jax
+
+    from jitrl.config import resolve
+    from jitrl.training.trainer import Trainer
+
+    base = {"env.name": env_name, "num_envs": str(num_envs), "num_steps": str(num_steps),
+            "total_timesteps": str(num_envs * num_steps * 10_000), "checkpoint_dir": "/tmp/jitrl-bench",
+            "run_name": "bench"}
+    base.update(flags)
+    cfg = resolve(None, base)
+    if env_kwargs:
+        from jitrl.config.sections import EnvSpec
+
+        cfg = cfg.replace(env=EnvSpec(name=env_name, params=tuple(sorted({**cfg.env.overrides(), **env_kwargs}.items()))))
+    trainer = Trainer(cfg, quiet=True)
+    rs = trainer.init_state()
+    per_chunk = 1
+    fn = trainer.chunk_fn(per_chunk, rs)
+    compile_s = trainer.compile_s
+    rs, m = fn(rs)
+    jax.block_until_ready(m)
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        rs, m = fn(rs)
+    jax.block_until_ready(m)
+    dt = time.perf_counter() - t0
+    p = cfg.ppo
+    return {
+        "sps": p.batch_size * repeats * trainer.num_seeds / dt,
+        "compile_s": compile_s,
+        "seconds": dt,
+        "config": f"{p.num_minibatches} mb x {p.update_epochs} ep, lr {p.learning_rate:.3g}, net {cfg.network.kind}"
+                  f" {list(cfg.network.net_arch)}",
+    }
+
+
+def run_case(args: Dict[str, Any]) -> Dict[str, Any]:
+    import jax
+
+    kw = _env_kwargs(args)
+    if args["case"] == "env":
+        out = bench_env(args["env"], args["num_envs"], args["num_steps"], args["repeats"], kw)
+    else:
+        out = bench_train(args["env"], args["num_envs"], args["num_steps"], args["train_repeats"], kw,
+                          args.get("flags", {}))
+    out.update(_peak_memory_mb())
+    out.update(case=args["case"], env=args["env"], num_envs=args["num_envs"], num_steps=args["num_steps"],
+               lattice=args.get("lattice"), device=str(jax.devices()[0].device_kind), backend=jax.default_backend(),
+               num_devices=jax.device_count())
+    return out
+
+
+def _subprocess_case(args: Dict[str, Any], timeout: int) -> Dict[str, Any]:
+    cmd = [sys.executable, "-c", "import json,sys; from jitrl.bench import run_case; "
+           "print('@@' + json.dumps(run_case(json.loads(sys.argv[1]))))", json.dumps(args)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {**args, "error": f"timed out after {timeout} s"}
+    for line in proc.stdout.splitlines():
+        if line.startswith("@@"):
+            return json.loads(line[2:])
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+    return {**args, "error": " | ".join(tail)}
+
+
+def format_table(rows: List[Dict[str, Any]]) -> str:
+    head = f"{'case':6} {'env':12} {'lattice':9} {'envs':>6} {'steps/s':>13} {'compile s':>9} {'peak MB':>9}  notes"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        mem = r.get("device_peak_mb", r.get("host_rss_mb"))
+        if "error" in r:
+            lines.append(f"{r['case']:6} {r['env']:12} {str(r.get('lattice') or '-'):9} {r['num_envs']:>6}  ERROR {r['error']}")
+            continue
+        note = r.get("config", "")
+        lines.append(
+            f"{r['case']:6} {r['env']:12} {str(r.get('lattice') or '-'):9} {r['num_envs']:>6} {r['sps']:>13,.0f} "
+            f"{r['compile_s']:>9.1f} {mem:>9.0f}  {note}"
+        )
+    env_rows = {(r["num_envs"], r.get("lattice")): r for r in rows if r["case"] == "env" and "error" not in r}
+    for r in rows:
+        e = env_rows.get((r["num_envs"], r.get("lattice")))
+        if r["case"] == "train" and e and "error" not in r:
+            share = r["sps"] / e["sps"]
+            lines.append(f"  env share of a training step at {r['num_envs']} envs: {100 * share:.0f}% "
+                         f"(train steps/s / env-only steps/s)")
+    if rows:
+        r0 = rows[0]
+        lines.append(f"  backend {r0.get('backend')}, device {r0.get('device')} x {r0.get('num_devices')}")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="bench.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--env", default="hackmatrix")
+    p.add_argument("--num-envs", default="2048", help="comma-separated list, e.g. 2048,16384")
+    p.add_argument("--num-steps", type=int, default=128)
+    p.add_argument("--lattice", action="append", help="kmc lattice nx,ny,nz (repeatable)")
+    p.add_argument("--cases", default="env,train", help="env, train or both")
+    p.add_argument("--repeats", type=int, default=5, help="timed env rollouts")
+    p.add_argument("--train-repeats", type=int, default=3, help="timed PPO updates")
+    p.add_argument("--update-epochs", help="override (else auto-scaled)")
+    p.add_argument("--num-minibatches", help="override (else auto-scaled)")
+    p.add_argument("--no-auto-scale", action="store_true")
+    p.add_argument("--network", help="network kind override")
+    p.add_argument("--timeout", type=int, default=1800, help="seconds per case")
+    p.add_argument("--json", help="also write the rows to this file")
+    a = p.parse_args(argv)
+    flags = {}
+    if a.update_epochs:
+        flags["update_epochs"] = a.update_epochs
+    if a.num_minibatches:
+        flags["num_minibatches"] = a.num_minibatches
+    if a.no_auto_scale:
+        flags["auto_scale"] = "false"
+    if a.network:
+        flags["network.kind"] = a.network
+    rows = []
+    for lattice in (a.lattice or [None]):
+        for n in [int(x) for x in a.num_envs.split(",")]:
+            for case in a.cases.split(","):
+                args = {"case": case, "env": a.env, "num_envs": n, "num_steps": a.num_steps, "lattice": lattice,
+                        "repeats": a.repeats, "train_repeats": a.train_repeats, "flags": flags}
+                row = _subprocess_case(args, a.timeout)
+                rows.append(row)
+                print(format_table([row]).splitlines()[2], flush=True)
+    print()
+    print(format_table(rows))
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
+    return 0 if all("error" not in r for r in rows) else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

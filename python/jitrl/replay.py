@@ -1,0 +1,198 @@
+"""Watching an agent play (``scripts/watch_jax_agent.py``).
+
+Loads a run directory (its ``config.yaml`` names the env and network, its
+latest checkpoint holds the parameters), plays episodes one step at a time
+with a jitted single-env step, animates ``env.render_text`` in the terminal
+and optionally writes ``env.render_rgb`` frames as an animated GIF.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any, Dict, List, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jitrl.config import ConfigError, load_saved
+from jitrl.envs import make
+from jitrl.networks import make_network
+from jitrl.ppo import acting, distributions
+
+
+def load_policy(run_dir: str, seed_index: int = 0):
+    """(cfg, env, env_params, network, params, meta) of a run's latest checkpoint."""
+    from jitrl.training.checkpoint import CheckpointStore
+
+    path = os.path.join(run_dir, "config.yaml")
+    if not os.path.isfile(path):
+        raise ConfigError([f"--checkpoint: {run_dir!r} -- not a run directory (no config.yaml)"])
+    cfg = load_saved(path)
+    env, env_params = make(cfg.env.name, **cfg.env.overrides())
+    network = make_network(env, env_params, cfg.network)
+    store = CheckpointStore(run_dir)
+    if store.latest_step() is None:
+        raise ConfigError([f"--checkpoint: {run_dir!r} -- holds no checkpoint yet"])
+    state, meta = store.restore(_run_state_template(cfg, env, env_params, network))
+    store.close()
+    params = jax.tree_util.tree_map(lambda x: jnp.asarray(x[seed_index]), state.params)
+    return cfg, env, env_params, network, params, meta
+
+
+def _run_state_template(cfg, env, env_params, network):
+    """Zeros shaped like the run's saved RunnerState (what the checkpoint restores into)."""
+    from jitrl.ppo.learner import PPOProgram
+    from jitrl.ppo.state import HParams
+
+    prog = PPOProgram(env, env_params, network, cfg.ppo, 1)
+    n = cfg.run.num_seeds
+    shapes = jax.eval_shape(
+        jax.vmap(prog.init), jax.random.split(jax.random.PRNGKey(0), n),
+        jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (n,)), HParams.from_config(cfg.ppo)),
+    )
+    return jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes)
+
+
+def make_stepper(env, env_params, network, params, mode: str):
+    """A jitted ``(key, state, obs) -> (action, prob, next_obs, next_state, reward, term, trunc, info)``
+    for one env; ``mode`` is greedy, sample or random."""
+
+    def step(key, state, obs):
+        k_act, k_env = jax.random.split(key)
+        bias = acting.action_bias(env, jax.tree_util.tree_map(lambda x: x[None], state), env_params)
+        if mode == "random" or params is None:
+            logits = acting.final_logits(env, jnp.zeros(bias.shape, jnp.float32), bias)
+        else:
+            logits, _ = acting.policy(network, env, params, obs[None], bias)
+        logits = logits[0]
+        if mode == "greedy":
+            action = distributions.greedy(logits)
+        else:
+            action = distributions.sample(k_act, logits[None])[0]
+        prob = jnp.exp(distributions.log_prob(logits[None], action[None])[0])
+        obs2, state2, reward, term, trunc, info = env.step_env(k_env, state, action, env_params)
+        return action, prob, obs2, state2, reward, term, trunc, info
+
+    return jax.jit(step)
+
+
+def _render_text(env, state, env_params) -> Optional[str]:
+    try:
+        return env.render_text(state, env_params)
+    except NotImplementedError:
+        return None
+
+
+def _render_rgb(env, state, env_params):
+    try:
+        return np.asarray(env.render_rgb(state, env_params))
+    except NotImplementedError:
+        return None
+
+
+def play(env, env_params, network, params, *, episodes: int, max_steps: int, mode: str, seed: int,
+         delay: float, show: bool = True, collect_frames: bool = False, out=sys.stdout) -> Dict[str, Any]:
+    """Play ``episodes`` episodes; returns per-episode summaries and (optionally) RGB frames."""
+    stepper = make_stepper(env, env_params, network, params, mode)
+    names = env.action_names(env_params)
+    key = jax.random.PRNGKey(seed)
+    summaries: List[Dict[str, Any]] = []
+    frames: List[np.ndarray] = []
+    for ep in range(episodes):
+        key, k_reset = jax.random.split(key)
+        obs, state = env.reset(k_reset, env_params)
+        infos: List[Dict[str, Any]] = []
+        ret, steps, cause = 0.0, 0, "step limit"
+        last_state = state
+        if collect_frames:
+            f = _render_rgb(env, state, env_params)
+            if f is not None:
+                frames.append(f)
+        for t in range(max_steps):
+            key, k = jax.random.split(key)
+            action, prob, obs, state, reward, term, trunc, info = stepper(k, state, obs)
+            a = int(action)
+            ret += float(reward)
+            steps += 1
+            last_state = state
+            host_info = {k2: np.asarray(v) for k2, v in info.items() if k2 != "final_obs"}
+            infos.append(host_info)
+            if show:
+                board = _render_text(env, state, env_params)
+                out.write("\x1b[2J\x1b[H" if out.isatty() else "\n")
+                out.write(f"episode {ep + 1}/{episodes}  step {steps}  action {names[a]} (p={float(prob):.2f})  "
+                          f"reward {float(reward):+.3f}  return {ret:+.2f}\n")
+                if board is not None:
+                    out.write(board + "\n")
+                else:
+                    out.write(f"obs {np.round(np.asarray(obs), 3).tolist()}\n")
+                out.flush()
+                if delay > 0:
+                    time.sleep(delay)
+            if collect_frames:
+                f = _render_rgb(env, state, env_params)
+                if f is not None:
+                    frames.append(f)
+            if bool(term) or bool(trunc):
+                cause = "terminated" if bool(term) else "truncated"
+                break
+        summary = {"episode": ep + 1, "steps": steps, "return": ret, "end": cause}
+        summary.update(env.episode_summary(infos, last_state, env_params))
+        summaries.append(summary)
+        out.write("  ".join(f"{k}: {v:.2f}" if isinstance(v, float) else f"{k}: {v}" for k, v in summary.items()) + "\n")
+        out.flush()
+    return {"episodes": summaries, "frames": frames}
+
+
+def write_gif(frames: List[np.ndarray], path: str, fps: float) -> None:
+    import imageio.v2 as imageio
+
+    if not frames:
+        raise ValueError("this env has no RGB renderer: no GIF can be written")
+    imageio.mimsave(path, [np.asarray(f, np.uint8) for f in frames], duration=1.0 / max(fps, 0.1), loop=0)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="watch_jax_agent.py", description="Watch a trained (or random) agent play.")
+    p.add_argument("--checkpoint", metavar="RUN_DIR", help="a run directory written by train_purejaxrl.py")
+    p.add_argument("--env", help="env to play with --random (default: the run's env)")
+    p.add_argument("--episodes", type=int, default=3)
+    p.add_argument("--max-steps", type=int, default=500)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--greedy", action="store_true", help="take the most probable action (default)")
+    g.add_argument("--sample", action="store_true", help="sample actions from the policy")
+    g.add_argument("--random", action="store_true", help="uniform over legal actions (no checkpoint needed)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--delay", type=float, default=0.3, help="seconds between frames in the terminal")
+    p.add_argument("--gif", metavar="OUT.gif", help="also write the replay as an animated GIF")
+    p.add_argument("--no-show", action="store_true", help="don't animate in the terminal (summaries only)")
+    a = p.parse_args(argv)
+    try:
+        if a.checkpoint:
+            cfg, env, env_params, network, params, meta = load_policy(a.checkpoint)
+            print(f"{a.checkpoint}: {cfg.env.name}, checkpoint at update {meta.get('update')}")
+        elif a.random and a.env:
+            env, env_params = make(a.env)
+            network, params = None, None
+        else:
+            p.error("give --checkpoint RUN_DIR, or --random with --env NAME")
+            return 2
+    except ConfigError as exc:
+        for line in exc.problems:
+            sys.stderr.write(f"error: {line}\n")
+        return 2
+    mode = "random" if a.random else ("sample" if a.sample else "greedy")
+    res = play(env, env_params, network, params, episodes=a.episodes, max_steps=a.max_steps, mode=mode,
+               seed=a.seed, delay=0.0 if a.no_show else a.delay, show=not a.no_show,
+               collect_frames=bool(a.gif))
+    if a.gif:
+        try:
+            write_gif(res["frames"], a.gif, fps=1.0 / a.delay if a.delay > 0 else 4.0)
+        except ValueError as exc:
+            sys.stderr.write(f"error: --gif: {exc}\n")
+            return 2
+        print(f"wrote {a.gif} ({len(res['frames'])} frames)")
+    return 0
