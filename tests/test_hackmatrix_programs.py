@@ -555,3 +555,17 @@ def test_hack():
     assert enemies_of(out) == {(1, 1): (DAEMON, 2, True), (3, 3): (VIRUS, 2, False)}
     assert int(out.game.kills) == 1
     assert not cond(wrap(game()))[S.HACK]
+
+
+def test_branch_table_push_pull_match_apply():
+    """apply_program shares one shift between PUSH and PULL; the standalone branch
+    functions in BRANCHES give the same boards (cost aside)."""
+    g = enemy(enemy(game(), VIRUS, 4, 4), DAEMON, 2, 0)
+    st = wrap(g)
+    for prog in (S.PUSH, S.PULL):
+        via_apply = apply(st, prog).game
+        direct = P.BRANCHES[prog](st, KEY, PARAMS).game
+        np.testing.assert_array_equal(via_apply.enemy_row, direct.enemy_row)
+        np.testing.assert_array_equal(via_apply.enemy_col, direct.enemy_col)
+    assert enemies_of(apply(st, S.PUSH)) == {(5, 5): (VIRUS, 2, False), (2, 0): (DAEMON, 3, False)}
+    assert enemies_of(apply(st, S.PULL)) == {(3, 3): (VIRUS, 2, False), (2, 1): (DAEMON, 3, False)}

@@ -190,8 +190,14 @@ def program_conditions(state: EnvState, params: EnvParams = None) -> jax.Array:
 
 
 # ---------------------------------------------------------------- effects
-def _shift_enemies(game: GameState, away: bool) -> GameState:
-    """PUSH (``away``) / PULL: move each enemy one cell, resolved in slot order."""
+def _shift_enemies(game: GameState, away) -> GameState:
+    """PUSH (``away`` True) / PULL: move each enemy one cell, resolved in slot order.
+
+    ``away`` may be traced: :func:`apply_program` runs this once for both
+    programs (under ``vmap`` every ``lax.switch`` branch is evaluated, and this
+    sequential scan is the costliest effect)."""
+    away = jnp.asarray(away, bool)
+    sgn = jnp.where(away, 1, -1)
     pr, pc = game.player_row, game.player_col
     blocks = common.block_map(game)
     trans = common.trans_occupancy(game)
@@ -200,7 +206,6 @@ def _shift_enemies(game: GameState, away: bool) -> GameState:
     def body(carry, i):
         rows, cols = carry
         r, c = rows[i], cols[i]
-        sgn = 1 if away else -1
         dr = sgn * jnp.sign(r - pr)
         dc = sgn * jnp.sign(c - pc)
         cand_r = jnp.stack([r + dr, r + dr, r])
@@ -216,7 +221,7 @@ def _shift_enemies(game: GameState, away: bool) -> GameState:
         not_player = (cand_r != pr) | (cand_c != pc)
         valid = exists & on_board & block_ok & ~taken & ~trans[rr, cc] & not_player
         dist = jnp.abs(cand_r - pr) + jnp.abs(cand_c - pc)
-        score = jnp.where(valid, dist if away else -dist, -10 * GRID)
+        score = jnp.where(valid, sgn * dist, -10 * GRID)
         best = jnp.argmax(score)  # first maximum: diagonal, row, column
         move = game.enemy_alive[i] & jnp.any(valid)
         rows = rows.at[i].set(jnp.where(move, cand_r[best], r))
@@ -413,4 +418,11 @@ def apply_program(state: EnvState, program_index, key: chex.PRNGKey,
         player_energy=game.player_energy - jnp.where(not_undo, energy, 0),
     )
     state = state.replace(game=game, programs_used=state.programs_used + 1)
-    return jax.lax.switch(program_index, BRANCHES, state, key, params)
+    shifted = _shift_enemies(game, away=program_index == PUSH)
+
+    def shift(s, k, p):
+        return s.replace(game=shifted)
+
+    # PUSH and PULL share one shift (same result as ``_push`` / ``_pull``)
+    branches = (shift, shift) + tuple(BRANCHES[2:])
+    return jax.lax.switch(program_index, branches, state, key, params)
