@@ -5,3 +5,7 @@ Modules: ``state`` (dataclasses, constants), ``common`` (board queries),
 (transition), ``programs`` (the 23 programs), ``rewards``, ``observation``,
 ``render``, ``env`` (the :class:`HackMatrix` environment).
 """
+from jitrl.envs.hackmatrix.env import HackMatrix
+from jitrl.envs.hackmatrix.state import EnvParams, EnvState, GameState
+
+__all__ = ["HackMatrix", "EnvParams", "EnvState", "GameState"]

@@ -254,12 +254,13 @@ def place_transmissions(key, game: GameState, count, turns, from_siphon,
     return game
 
 
-def initial_game(key, params: EnvParams) -> GameState:
-    """Stage 1 of a new episode: random corner, random bonus, fresh stage."""
-    k_corner, k_bonus, k_stage = jax.random.split(key, 3)
+def initial_player(key, params: EnvParams) -> GameState:
+    """A new episode's game before its first board: random corner, stage 1, HP 3,
+    attack 1, and one random bonus (10 credits, 11 energy or 1 data siphon)."""
+    k_corner, k_bonus = jax.random.split(key)
     corner = jnp.asarray(CORNERS)[jax.random.randint(k_corner, (), 0, 4)]
     bonus = jax.random.randint(k_bonus, (), 0, 3)
-    game = empty_game().replace(
+    return empty_game().replace(
         player_row=corner[0], player_col=corner[1],
         player_credits=jnp.where(bonus == 0, 10, 0).astype(jnp.int32),
         player_energy=jnp.where(bonus == 1, 11, 0).astype(jnp.int32),
@@ -267,7 +268,12 @@ def initial_game(key, params: EnvParams) -> GameState:
         spawn_interval=jnp.asarray(params.spawn_interval_start, jnp.int32),
         turns_to_spawn=jnp.asarray(params.spawn_interval_start, jnp.int32),
     )
-    return new_stage(k_stage, game, params)
+
+
+def initial_game(key, params: EnvParams) -> GameState:
+    """Stage 1 of a new episode: ``initial_player`` and its first board."""
+    k_player, k_stage = jax.random.split(key)
+    return new_stage(k_stage, initial_player(k_player, params), params)
 
 
 assert NUM_STAGES <= MAX_TRANSMISSIONS

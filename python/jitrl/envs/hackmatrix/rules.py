@@ -1,0 +1,370 @@
+"""The HackMatrix transition (issue 3, "Rules" and "Turn order").
+
+``transition(key, state, action, params) -> (state, events)`` applies one
+action and, when the turn ends, the enemy turn. It does *not* lay out the next
+stage's board: when ``events['stage_completed']`` (and not ``events['won']``)
+the caller runs :func:`advance_board` (split so that the environment can share
+one board generation between a stage change and an auto-reset).
+
+Player actions
+--------------
+* 0-3 (up = row + 1, down, left, right): scan the line from the player; the
+  first cell holding an enemy or a transmission is hit, unless a block comes
+  first (an enemy standing on a block, a glitch, is hit). A transmission is
+  destroyed; an enemy takes ``player_attack`` damage and is stunned if it
+  survives. With nothing to hit the player moves one cell if it holds no block,
+  picks up a data siphon lying there, and completes the stage on the exit.
+* 4 siphon: uses one data siphon; every not-yet-siphoned cell of the cross
+  (centre + 4 neighbours) is taken and marked siphoned: a data block adds its
+  points to the score, a program block gives its program, a question block is
+  revealed (becomes its real kind) and resolved the same way; each block's
+  spawn count is owed as transmissions placed at random empty cells at the end
+  of the enemy turn; cells without a block give their credits and energy. The
+  spawn interval drops by 1 (minimum ``spawn_interval_min``) and the next
+  scheduled spawn moves ``siphon_spawn_delay`` turns later.
+* 5-27 programs: ``programs.apply_program``. Only WAIT ends the turn.
+
+A masked (illegal) action changes nothing but the step counter and
+``last_action``; it does not end the turn and earns only the step reward.
+
+Turn order
+----------
+Moves, attacks, siphon and WAIT end the turn: a snapshot is pushed on the UNDO
+history first. Reaching the exit completes the stage with no enemy turn. If
+STEP is pending the enemy turn is skipped (the whole turn: no tick, no spawn)
+and the flag clears. Otherwise the enemy turn runs:
+
+1. turn counter +1;
+2. transmissions tick; at 0 turns left each becomes its enemy (full HP,
+   ``just_spawned``) on its cell;
+3. enemies act one after another (slot order, ``lax.scan``): stunned and
+   just-spawned enemies do nothing; an enemy next to the player attacks (HP -1)
+   instead of moving, otherwise it steps along a shortest path (see
+   ``pathfinding.choose_move``: other enemies and transmissions block; glitches
+   walk over blocks and prefer them; cryptogs prefer cells outside the player's
+   row and column). A virus acts twice unless its first action was an attack;
+4. the scheduled spawn: unless CALM is active, ``turns_to_spawn`` counts down
+   and at 0 one transmission appears on a random empty cell and the countdown
+   restarts at ``spawn_interval``;
+5. transmissions owed by siphons are placed (``from_siphon``; beyond the free
+   cells or the ``MAX_TRANSMISSIONS`` slots they are dropped);
+6. stuns and ``just_spawned`` clear.
+
+Stage completion: stage +1, HP +1 (max 3), spawn interval and countdown reset
+to ``13 - stage``, SHOW, CALM, STEP and ATK+ uses cleared (attack damage is
+kept), the UNDO history cleared, and a new board around the player's corner.
+Completing stage 8 wins (the episode terminates). HP 0 terminates (death).
+"""
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+import jax
+import jax.numpy as jnp
+
+from jitrl.envs.hackmatrix import common, generation
+from jitrl.envs.hackmatrix.pathfinding import bfs_distances, choose_move
+from jitrl.envs.hackmatrix.state import (
+    ACTION_SIPHON, BLOCK_DATA, BLOCK_NONE, BLOCK_PROGRAM, CRYPTOG, DIRECTIONS, ENEMY_SPEED,
+    GLITCH, GRID, MAX_ENEMIES, MAX_HP, MAX_TRANSMISSIONS, NUM_PROGRAMS, NUM_STAGES,
+    PROGRAM_OFFSET, WAIT, EnvParams, EnvState, GameState, clear_history, push_history,
+)
+
+
+def _programs():
+    # imported lazily: programs.py is written in parallel and imports this package
+    from jitrl.envs.hackmatrix import programs
+    return programs
+
+
+# ------------------------------------------------------------------ line of fire
+def line_target(game: GameState, direction):
+    """What action ``direction`` (0-3) fires at.
+
+    Returns (kind, slot, first_cell_open): kind 0 nothing, 1 enemy, 2
+    transmission; ``slot`` the enemy/transmission slot; ``first_cell_open``
+    True when the neighbouring cell is on the board and holds no block.
+    """
+    d = jnp.asarray(DIRECTIONS)[direction]
+    k = jnp.arange(1, GRID)
+    rows = game.player_row + d[0] * k
+    cols = game.player_col + d[1] * k
+    on = (rows >= 0) & (rows < GRID) & (cols >= 0) & (cols < GRID)
+    rc, cc = jnp.clip(rows, 0, GRID - 1), jnp.clip(cols, 0, GRID - 1)
+    e_hit = (game.enemy_alive[None, :] & (game.enemy_row[None, :] == rows[:, None])
+             & (game.enemy_col[None, :] == cols[:, None]))  # [K, E]
+    t_hit = (game.trans_alive[None, :] & (game.trans_row[None, :] == rows[:, None])
+             & (game.trans_col[None, :] == cols[:, None]))  # [K, T]
+    has_e = jnp.any(e_hit, axis=1) & on
+    has_t = jnp.any(t_hit, axis=1) & on
+    block = (game.block_kind[rc, cc] != BLOCK_NONE) & on
+    stop = has_e | has_t | block
+    first = jnp.argmax(stop)
+    any_stop = jnp.any(stop)
+    kind = jnp.where(any_stop & has_e[first], 1, jnp.where(any_stop & has_t[first], 2, 0))
+    slot = jnp.where(kind == 1, jnp.argmax(e_hit[first]), jnp.argmax(t_hit[first]))
+    first_open = on[0] & ~block[0]
+    return kind.astype(jnp.int32), slot.astype(jnp.int32), first_open
+
+
+def move_legal(game: GameState) -> jax.Array:
+    """bool[4]: target on the board and (no block there or something to hit)."""
+    def one(d):
+        kind, _, first_open = line_target(game, d)
+        dr, dc = jnp.asarray(DIRECTIONS)[d]
+        r, c = game.player_row + dr, game.player_col + dc
+        on = (r >= 0) & (r < GRID) & (c >= 0) & (c < GRID)
+        return on & (first_open | (kind > 0))
+    return jax.vmap(one)(jnp.arange(4))
+
+
+def action_mask(state: EnvState, params: EnvParams) -> jax.Array:
+    game = state.game
+    return jnp.concatenate([
+        move_legal(game),
+        (game.player_siphons > 0)[None],
+        _programs().program_conditions(state, params),
+    ])
+
+
+def player_direction(game: GameState, direction) -> Tuple[GameState, jax.Array]:
+    """Fire or move (action 0-3). Returns (game, reached_exit)."""
+    kind, slot, first_open = line_target(game, direction)
+    hit_e = (kind == 1) & (jnp.arange(MAX_ENEMIES) == slot)
+    game = common.damage_enemies(game, hit_e, game.player_attack)
+    hit_t = (kind == 2) & (jnp.arange(MAX_TRANSMISSIONS) == slot)
+    game = game.replace(trans_alive=game.trans_alive & ~hit_t)
+    move = (kind == 0) & first_open
+    d = jnp.asarray(DIRECTIONS)[direction]
+    r = jnp.where(move, game.player_row + d[0], game.player_row)
+    c = jnp.where(move, game.player_col + d[1], game.player_col)
+    here = common.onehot_cell(r, c)
+    pick = jnp.any(here & game.siphon_pickup)
+    game = game.replace(
+        player_row=r, player_col=c,
+        siphon_pickup=game.siphon_pickup & ~here,
+        player_siphons=game.player_siphons + pick.astype(jnp.int32),
+    )
+    reached = move & (r == game.exit_row) & (c == game.exit_col)
+    return game, reached
+
+
+# ------------------------------------------------------------------ siphon
+def cross_cells(row, col) -> jax.Array:
+    """bool[GRID, GRID]: (row, col) and its 4 neighbours on the board."""
+    ar = jnp.arange(GRID)
+    dr = jnp.abs(ar[:, None] - row)
+    dc = jnp.abs(ar[None, :] - col)
+    return (dr + dc) <= 1
+
+
+def siphon(game: GameState, params: EnvParams) -> GameState:
+    take = cross_cells(game.player_row, game.player_col) & ~game.siphoned
+    blocks = game.block_kind != BLOCK_NONE
+    taken_blocks = take & blocks
+    real = game.block_hidden_kind
+    data = taken_blocks & (real == BLOCK_DATA)
+    prog = taken_blocks & (real == BLOCK_PROGRAM)
+    got_prog = jnp.any(
+        prog[None, :, :] & (game.block_program[None, :, :] == jnp.arange(NUM_PROGRAMS)[:, None, None]),
+        axis=(1, 2))
+    res = take & ~blocks
+    return game.replace(
+        score=game.score + jnp.sum(jnp.where(data, game.block_points, 0)),
+        owned=game.owned | got_prog,
+        block_kind=jnp.where(taken_blocks, real, game.block_kind),
+        pending_siphon_spawns=game.pending_siphon_spawns
+        + jnp.sum(jnp.where(taken_blocks, game.block_spawn, 0)),
+        player_credits=game.player_credits + jnp.sum(jnp.where(res, game.credits, 0)),
+        player_energy=game.player_energy + jnp.sum(jnp.where(res, game.energy, 0)),
+        credits=jnp.where(res, 0, game.credits),
+        energy=jnp.where(res, 0, game.energy),
+        siphoned=game.siphoned | take,
+        player_siphons=game.player_siphons - 1,
+        spawn_interval=jnp.maximum(game.spawn_interval - 1, params.spawn_interval_min),
+        turns_to_spawn=game.turns_to_spawn + params.siphon_spawn_delay,
+    )
+
+
+# ------------------------------------------------------------------ enemy turn
+def _tick_transmissions(game: GameState) -> GameState:
+    turns = jnp.where(game.trans_alive, game.trans_turns - 1, game.trans_turns)
+    hatch = game.trans_alive & (turns <= 0)
+    game = game.replace(trans_turns=turns, trans_alive=game.trans_alive & ~hatch)
+
+    def body(g, i):
+        g = common.add_enemy(g, g.trans_type[i], g.trans_row[i], g.trans_col[i],
+                             g.trans_from_siphon[i], just_spawned=True, enabled=hatch[i])
+        return g, None
+
+    game, _ = jax.lax.scan(body, game, jnp.arange(MAX_TRANSMISSIONS))
+    return game
+
+
+def _enemies_act(key, game: GameState) -> GameState:
+    blocks = game.block_kind != BLOCK_NONE
+    trans = common.trans_occupancy(game)
+    target = (game.player_row, game.player_col)
+    ar = jnp.arange(GRID)
+    in_line = (ar[:, None] == game.player_row) | (ar[None, :] == game.player_col)
+    keys = jax.random.split(key, MAX_ENEMIES * 2).reshape(MAX_ENEMIES, 2, -1)
+
+    def body(g, i):
+        etype = g.enemy_type[i]
+        active = g.enemy_alive[i] & ~g.enemy_stunned[i] & ~g.enemy_just_spawned[i]
+        glitch = etype == GLITCH
+        own = common.onehot_cell(g.enemy_row[i], g.enemy_col[i])
+        others = common.enemy_occupancy(g) & ~own
+        solid = (blocks & ~glitch) | trans
+        dists = jax.vmap(bfs_distances, in_axes=(0, None))(
+            jnp.stack([solid | others, solid]), target)
+        enterable = ~solid
+        prefer = jnp.where(glitch, blocks, jnp.where(etype == CRYPTOG, ~in_line, False))
+        r, c, hp = g.enemy_row[i], g.enemy_col[i], g.player_hp
+        acting = active
+        for sub in range(2):
+            if sub == 1:
+                acting = acting & (jnp.asarray(ENEMY_SPEED)[etype] >= 2)
+            adjacent = (jnp.abs(r - target[0]) + jnp.abs(c - target[1])) == 1
+            attack = acting & adjacent
+            hp = hp - attack.astype(jnp.int32)
+            nr, nc, _ = choose_move(keys[i, sub], r, c, target, dists[0], dists[1],
+                                    enterable, others, prefer)
+            go = acting & ~adjacent
+            r = jnp.where(go, nr, r)
+            c = jnp.where(go, nc, c)
+            acting = acting & ~attack
+        g = g.replace(
+            enemy_row=g.enemy_row.at[i].set(r),
+            enemy_col=g.enemy_col.at[i].set(c),
+            player_hp=jnp.maximum(hp, 0),
+        )
+        return g, None
+
+    game, _ = jax.lax.scan(body, game, jnp.arange(MAX_ENEMIES))
+    return game
+
+
+def enemy_turn(key, game: GameState, params: EnvParams) -> GameState:
+    k_move, k_sched, k_siph = jax.random.split(key, 3)
+    game = game.replace(turn=game.turn + 1)
+    game = _tick_transmissions(game)
+    game = _enemies_act(k_move, game)
+    # scheduled spawn
+    counting = ~game.calm_active
+    tts = jnp.where(counting, game.turns_to_spawn - 1, game.turns_to_spawn)
+    due = counting & (tts <= 0)
+    game = game.replace(turns_to_spawn=jnp.where(due, game.spawn_interval, tts))
+    game = generation.place_transmissions(k_sched, game, due.astype(jnp.int32),
+                                          params.transmission_turns, False, max_count=1)
+    # transmissions owed by siphons
+    game = generation.place_transmissions(k_siph, game, game.pending_siphon_spawns,
+                                          params.transmission_turns, True,
+                                          max_count=MAX_TRANSMISSIONS)
+    return game.replace(
+        pending_siphon_spawns=jnp.int32(0),
+        enemy_stunned=jnp.zeros_like(game.enemy_stunned),
+        enemy_just_spawned=jnp.zeros_like(game.enemy_just_spawned),
+    )
+
+
+# ------------------------------------------------------------------ stage change
+def complete_stage(state: EnvState, params: EnvParams) -> EnvState:
+    """Bookkeeping of a completed stage (the board is laid out by advance_board)."""
+    g = state.game
+    old_stage = g.stage
+    stage = g.stage + 1
+    interval = jnp.asarray(NUM_STAGES + 5, jnp.int32) - stage  # 13 - stage
+    g = g.replace(
+        stage=jnp.minimum(stage, NUM_STAGES),
+        player_hp=jnp.minimum(g.player_hp + 1, MAX_HP),
+        spawn_interval=interval, turns_to_spawn=interval,
+        show_active=jnp.asarray(False), calm_active=jnp.asarray(False),
+        step_skip_pending=jnp.asarray(False), atk_plus_uses=jnp.int32(0),
+        pending_siphon_spawns=jnp.int32(0),
+    )
+    won = stage > NUM_STAGES
+    reward = stage_reward(old_stage, params)
+    state = clear_history(state.replace(game=g))
+    return state.replace(
+        won=won,
+        highest_stage=jnp.maximum(state.highest_stage, g.stage),
+        stage_rewards_earned=state.stage_rewards_earned + reward,
+    )
+
+
+def stage_reward(stage, params: EnvParams) -> jax.Array:
+    """Reward for completing ``stage`` (1-8)."""
+    table = jnp.asarray(params.stage_rewards, jnp.float32)
+    return table[jnp.clip(stage - 1, 0, NUM_STAGES - 1)]
+
+
+def advance_board(key, state: EnvState, params: EnvParams) -> EnvState:
+    return state.replace(game=generation.new_stage(key, state.game, params))
+
+
+# ------------------------------------------------------------------ transition
+def transition(key, state: EnvState, action, params: EnvParams) -> Tuple[EnvState, Dict[str, jax.Array]]:
+    """One env step without laying out a new board; see the module docstring.
+
+    events: legal, turn_ended, enemy_turn, stage_completed, won, died,
+    siphon_death (killed next to an enemy spawned by a siphon).
+    """
+    k_prog, k_enemy = jax.random.split(key)
+    action = jnp.asarray(action, jnp.int32)
+    legal = action_mask(state, params)[action]
+    is_dir = action < ACTION_SIPHON
+    is_siphon = action == ACTION_SIPHON
+    is_prog = action >= PROGRAM_OFFSET
+    prog_idx = jnp.clip(action - PROGRAM_OFFSET, 0, NUM_PROGRAMS - 1)
+    turn_ends = legal & (is_dir | is_siphon | (is_prog & (prog_idx == WAIT)))
+
+    pushed = push_history(state)
+    base = jax.tree_util.tree_map(lambda a, b: jnp.where(turn_ends, a, b), pushed, state)
+
+    g_dir, reached = player_direction(base.game, jnp.clip(action, 0, 3))
+    g_siph = siphon(base.game, params)
+    s_prog = _programs().apply_program(base, prog_idx, k_prog, params)
+
+    def pick(a, b, c):
+        return jnp.where(is_dir, a, jnp.where(is_siphon, b, c))
+
+    after = s_prog.replace(game=jax.tree_util.tree_map(pick, g_dir, g_siph, s_prog.game))
+    after = after.replace(
+        siphons_used=after.siphons_used + is_siphon.astype(jnp.int32),
+        programs_used=jnp.where(is_prog, s_prog.programs_used, state.programs_used),
+        history=jax.tree_util.tree_map(lambda a, b: jnp.where(is_prog, a, b),
+                                       s_prog.history, base.history),
+        history_head=jnp.where(is_prog, s_prog.history_head, base.history_head),
+        history_count=jnp.where(is_prog, s_prog.history_count, base.history_count),
+    )
+    # illegal: nothing changes
+    after = jax.tree_util.tree_map(lambda a, b: jnp.where(legal, a, b), after, state)
+
+    stage_done = legal & is_dir & reached
+    skip = after.game.step_skip_pending
+    run_enemies = turn_ends & ~stage_done & ~skip
+    g_enemy = enemy_turn(k_enemy, after.game, params)
+    game = jax.tree_util.tree_map(lambda a, b: jnp.where(run_enemies, a, b), g_enemy, after.game)
+    game = game.replace(step_skip_pending=jnp.where(turn_ends & ~stage_done, False,
+                                                    game.step_skip_pending))
+    after = after.replace(game=game)
+
+    # death (judged before the stage bookkeeping can add HP)
+    died = after.game.player_hp <= 0
+    g = after.game
+    adj = (jnp.abs(g.enemy_row - g.player_row) + jnp.abs(g.enemy_col - g.player_col)) == 1
+    siphon_death = died & jnp.any(g.enemy_alive & g.enemy_from_siphon & adj)
+
+    completed = complete_stage(after, params)
+    after = jax.tree_util.tree_map(lambda a, b: jnp.where(stage_done, a, b), completed, after)
+    after = after.replace(
+        steps=state.steps + 1,
+        last_action=action,
+        dead=died,
+    )
+    events = dict(
+        legal=legal, turn_ended=turn_ends, enemy_turn=run_enemies,
+        stage_completed=stage_done, won=after.won, died=died, siphon_death=siphon_death,
+    )
+    return after, events
