@@ -569,3 +569,81 @@ def test_branch_table_push_pull_match_apply():
         np.testing.assert_array_equal(via_apply.enemy_col, direct.enemy_col)
     assert enemies_of(apply(st, S.PUSH)) == {(5, 5): (VIRUS, 2, False), (2, 0): (DAEMON, 3, False)}
     assert enemies_of(apply(st, S.PULL)) == {(3, 3): (VIRUS, 2, False), (2, 1): (DAEMON, 3, False)}
+
+
+# ---------------------------------------------------------------- through env.step
+_ENV = None
+
+
+def _env_step():
+    global _ENV
+    if _ENV is None:
+        from jitrl.envs.hackmatrix import HackMatrix
+        env = HackMatrix()
+        _ENV = (env, jax.jit(lambda k, s, a: env.step(k, s, a, PARAMS)))
+    return _ENV
+
+
+def _step(st, action, seed=0):
+    env, step = _env_step()
+    obs, st2, reward, term, trunc, info = step(jax.random.PRNGKey(seed), st, jnp.int32(action))
+    assert not bool(term) and not bool(trunc)
+    return st2
+
+
+def _daemon_state():
+    """Player (2,2), a daemon far away at (0,5) (Manhattan 5), everything owned."""
+    return wrap(enemy(game(), DAEMON, 0, 5))
+
+
+def _daemon_dist(st):
+    g = st.game
+    return abs(int(g.enemy_row[0]) - int(g.player_row)) + abs(int(g.enemy_col[0]) - int(g.player_col))
+
+
+def test_env_mask_uses_program_conditions():
+    env, _ = _env_step()
+    st = rich_state()
+    np.testing.assert_array_equal(np.asarray(env.action_mask(st, PARAMS))[S.PROGRAM_OFFSET:], cond(st))
+
+
+def test_env_free_programs_chain_without_enemy_turn_and_wait_ends_it():
+    st = _daemon_state()
+    st = _step(st, S.PROGRAM_OFFSET + S.SIPH_PLUS)           # free
+    st = _step(st, S.PROGRAM_OFFSET + S.SHOW)                # free, chained
+    g = st.game
+    assert int(g.player_siphons) == 1 and bool(g.show_active)
+    assert (int(g.player_credits), int(g.player_energy)) == (20 - 5 - 2, 20)
+    assert int(g.turn) == 0 and _daemon_dist(st) == 5        # no enemy turn yet
+    assert int(st.history_count) == 0 and int(st.programs_used) == 2 and int(st.steps) == 2
+    st = _step(st, S.PROGRAM_OFFSET + S.WAIT)                # ends the turn
+    assert int(st.game.turn) == 1 and _daemon_dist(st) == 4  # the daemon stepped closer
+    assert int(st.history_count) == 1 and int(st.game.player_energy) == 19
+    # UNDO takes back the WAIT turn (the snapshot pushed before it), charging 1 credit
+    st = _step(st, S.PROGRAM_OFFSET + S.UNDO)
+    assert int(st.game.turn) == 0 and _daemon_dist(st) == 5
+    assert int(st.history_count) == 0 and int(st.game.player_energy) == 20
+    assert int(st.game.player_credits) == 13 - 1 and int(st.programs_used) == 4
+
+
+def test_env_step_program_skips_next_enemy_turn():
+    st = _step(_daemon_state(), S.PROGRAM_OFFSET + S.STEP)
+    assert bool(st.game.step_skip_pending) and int(st.game.turn) == 0
+    st = _step(st, S.PROGRAM_OFFSET + S.WAIT)                # this enemy turn is skipped
+    assert int(st.game.turn) == 0 and _daemon_dist(st) == 5
+    assert not bool(st.game.step_skip_pending)
+    st = _step(st, S.PROGRAM_OFFSET + S.WAIT)                # the next one runs
+    assert int(st.game.turn) == 1 and _daemon_dist(st) == 4
+
+
+def test_env_program_effect_and_unowned_program_rejected():
+    g = enemy(game(), VIRUS, 2, 5, hp=2)
+    st = wrap(g)
+    out = _step(st, S.PROGRAM_OFFSET + S.ROW)
+    assert enemies_of(out) == {(2, 5): (VIRUS, 1, True)} and int(out.game.turn) == 0
+    assert int(out.game.player_credits) == 17 and int(out.game.player_energy) == 19
+    # not owned: masked, nothing but the step counter changes
+    st_no = wrap(g.replace(owned=jnp.zeros((NUM_PROGRAMS,), bool)))
+    out = _step(st_no, S.PROGRAM_OFFSET + S.ROW)
+    assert enemies_of(out) == {(2, 5): (VIRUS, 2, False)}
+    assert int(out.game.player_credits) == 20 and int(out.programs_used) == 0

@@ -170,3 +170,13 @@ def test_rgb_sizes_and_game_state_input():
     b = R.render_rgb(st, cell_px=20)
     assert a.shape[:2][1] == 120 and np.array_equal(a, b)
     assert _center(a, 2, 2, 20) == R.PLAYER_COLOR
+
+
+def test_env_render_methods_delegate():
+    from jitrl.envs.hackmatrix import HackMatrix
+    env = HackMatrix()
+    st = board_state().replace(last_action=jnp.int32(S.PROGRAM_OFFSET + S.WAIT))
+    text = env.render_text(st)
+    assert "Last: WAIT" in text and ANSI.sub("", text) == R.render_text(st, last_action_name="WAIT", color=False)
+    assert np.array_equal(env.render_rgb(st), R.render_rgb(st))
+    assert "Last:" not in ANSI.sub("", env.render_text(board_state()))   # before the first action
