@@ -33,6 +33,10 @@ def build_parser() -> CleanParser:
     p.add_argument("--no-auto-scale", action="store_true",
                    help="keep minibatches/epochs/LR as given instead of scaling them to the batch size")
     p.add_argument("--quiet", action="store_true", help="no progress bar or log lines")
+    p.add_argument("--curriculum", metavar="FILE",
+                   help="train the stages of a curriculum file in order, each from the previous stage's final "
+                        "parameters (flags apply to every stage; --resume CURRICULUM_DIR continues one)")
+    p.add_argument("--stage", default="all", help="with --curriculum: all, or one stage number")
     for f in schema.FIELDS:
         if f.flag:
             p.add_argument(f.flag, dest="set:" + f.key, metavar=f.kind.upper().replace("OPTIONAL_", ""),
@@ -64,8 +68,16 @@ def resolve_from_args(ns: argparse.Namespace):
     return resolve(ns.config, flags)
 
 
+def _is_curriculum_dir(path: Optional[str]) -> bool:
+    return bool(path) and os.path.isfile(os.path.join(path, "curriculum_state.json"))
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ns = build_parser().parse_args(argv)
+    if ns.curriculum or _is_curriculum_dir(ns.resume):
+        from jitrl.workflow.curriculum import main_from_args
+
+        return main_from_args(ns, flag_values(ns))
     try:
         cfg = resolve_from_args(ns)
     except ConfigError as exc:
@@ -77,7 +89,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not ns.quiet:
         print(describe(cfg), flush=True)
     try:
-        trainer = Trainer(cfg, quiet=ns.quiet)
+        from jitrl.training.runlog import read_metrics
+        from jitrl.workflow.monitoring import ess_callbacks
+
+        prior = read_metrics(os.path.join(cfg.run.checkpoint_dir, cfg.run.run_name)) if ns.resume else []
+        trainer = Trainer(cfg, quiet=ns.quiet, callbacks=ess_callbacks(cfg, prior))
         if not ns.quiet:
             print(f"Run directory: {trainer.run_dir}  (TensorBoard: tensorboard --logdir {trainer.run_dir})",
                   flush=True)

@@ -6,3 +6,6 @@ __all__ = [
     "ConfigError", "EnvSpec", "ResolvedConfig", "RunConfig", "SpecMeta",
     "describe", "flat_values", "load_saved", "read_spec", "resolve", "to_yaml",
 ]
+
+# Spec keys owned by the workflow package (``validation:``) are registered on import.
+import jitrl.workflow.registration  # noqa: E402,F401

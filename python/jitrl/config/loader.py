@@ -156,7 +156,12 @@ def resolve(
     def put(key: str, value: Any, src: str, where: str, from_text: bool) -> None:
         field = schema.FIELDS_BY_KEY.get(key)
         if field is None:
-            extras[key] = value
+            validate = schema.EXTRA_VALIDATORS.get(key)
+            bad = validate(value) if validate is not None else []
+            problems.extend(f"{where}: {line}" for line in bad)
+            if not bad:
+                extras[key] = value
+                sources[key] = src
             return
         label = field.flag if (src == "flag" and field.flag) else key
         coerced, why = schema.coerce(field, value, from_text=from_text)

@@ -100,6 +100,14 @@ FIELDS: Tuple[Field, ...] = (
     Field("checkpoint_dir", "run", "checkpoint_dir", "str", "checkpoints", "a directory path", flag="--checkpoint-dir"),
     Field("run_name", "run", "run_name", "optional_str", None, "a directory name (default: <env>_<date>)",
           lambda v: v is None or ("/" not in v and v not in ("", ".", "..")), "--run-name"),
+    # -- monitoring and workflow (issue 5; seed 000 names) ------------------------------
+    Field("ess_threshold", "run", "ess_threshold", "float", 0.0,
+          "a float >= 0 (0 = off): stop when the mean ESS ratio (at most 1) stays below it for "
+          "ess_patience logs", _nonneg, "--ess-threshold"),
+    Field("ess_patience", "run", "ess_patience", "int", 10, "an integer >= 1 (consecutive logs)",
+          _pos_int, "--ess-patience"),
+    Field("smoke_timesteps", "run", "smoke_timesteps", "int", 0,
+          "an integer >= 0 (env steps per seed of a --mode smoke run; 0 = 5 updates)", _nonneg),
 )
 
 FIELDS_BY_KEY: Dict[str, Field] = {f.key: f for f in FIELDS}
@@ -107,10 +115,15 @@ FLAGS: Dict[str, Field] = {f.flag: f for f in FIELDS if f.flag}
 
 #: Top-level keys owned by other modules (validated there): key -> owner description.
 EXTRA_KEYS: Dict[str, str] = {"extends": "the loader"}
+#: key -> ``validate(value) -> [problem, ...]`` (each "<field>: <value> -- <allowed>"),
+#: called by the loader for every extra key a spec sets.
+EXTRA_VALIDATORS: Dict[str, Callable[[Any], list]] = {}
 
 
-def register_extra_key(key: str, owner: str) -> None:
+def register_extra_key(key: str, owner: str, validate: Optional[Callable[[Any], list]] = None) -> None:
     EXTRA_KEYS[key] = owner
+    if validate is not None:
+        EXTRA_VALIDATORS[key] = validate
 
 
 def _type_name(kind: str) -> str:

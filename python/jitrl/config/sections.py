@@ -45,6 +45,9 @@ class RunConfig:
     keep_checkpoints: int = 3
     checkpoint_dir: str = "checkpoints"
     run_name: Optional[str] = None
+    ess_threshold: float = 0.0  # 0 = ESS early stopping off
+    ess_patience: int = 10
+    smoke_timesteps: int = 0  # 0 = five updates
 
 
 SECTION_TYPES = {"meta": SpecMeta, "env": EnvSpec, "ppo": PPOConfig, "network": NetworkConfig, "run": RunConfig}

@@ -19,6 +19,11 @@ from typing import Any, Dict
 
 import numpy as np
 
+#: metrics also logged per seed row as ``<metric>_seeds`` (sweeps read each
+#: variant's rows from them; ``approx_kl_max_seeds`` / ``clip_frac_max_seeds`` too)
+PER_SEED = ("mean_episode_return", "mean_episode_length", "approx_kl", "clip_frac", "entropy")
+
+
 #: metrics that are per-episode averages (weighted by episode counts over a chunk)
 def is_episode_metric(name: str) -> bool:
     return name in ("mean_episode_return", "mean_episode_length") or name.startswith("episode_")
@@ -36,15 +41,19 @@ def chunk_record(metrics: Dict[str, Any]) -> Dict[str, Any]:
             tot = w.sum(axis=-1)
             per_seed = np.where(tot > 0, (v * w).sum(axis=-1) / np.maximum(tot, 1), np.nan)
             rec[k] = float(np.nanmean(per_seed)) if np.any(tot > 0) else float("nan")
-            if k == "mean_episode_return":
+            if k in PER_SEED:
                 rec[k + "_seeds"] = [None if math.isnan(x) else float(x) for x in per_seed]
         elif k == "episodes":
             rec[k] = float(v.sum(axis=-1).mean())
         else:
             rec[k] = float(v[..., -1].mean())
+            if k in PER_SEED and v.ndim == 2:
+                rec[k + "_seeds"] = [float(x) for x in v[:, -1]]
     for k in ("approx_kl", "clip_frac"):
         if k in m:
             rec[k + "_max"] = float(m[k].max())
+            if m[k].ndim == 2:
+                rec[k + "_max_seeds"] = [float(x) for x in m[k].max(axis=-1)]
     return rec
 
 

@@ -25,6 +25,18 @@ TB_ALIASES = {
     "ess": "train/ess_mean",
     "ess_episode": "train/ess_episode_mean",
     "ess_expected": "train/ess_expected_mean",
+    # issue 5: the rest of the env metrics under seed-style names
+    "sim_time": "morphology/sim_time_mean",
+    "episode_roughness": "morphology/final_roughness_mean",
+    "episode_coverage": "morphology/final_coverage_mean",
+    "episode_o_ti_ratio": "morphology/final_o_ti_ratio_mean",
+    "episode_sim_time": "morphology/final_sim_time_mean",
+    "episode_n_deposited": "morphology/final_deposited_mean",
+    "reward_roughness": "reward/roughness",
+    "reward_coverage": "reward/coverage",
+    "reward_ratio": "reward/ratio",
+    "reward_ess": "reward/ess",
+    "deposition": "morphology/deposition_rate_per_event",
 }
 
 
@@ -121,6 +133,19 @@ class RunLogger:
             self._bar.n = rec["update"]
             self._bar.refresh()
         self.message(format_line(rec, self.num_updates, self.total_steps))
+
+    def add_hparams(self, hparams: Dict[str, Any], metrics: Dict[str, Any]) -> None:
+        """The run's hyperparameters (scalars/strings) with its final metrics, for
+        TensorBoard's HPARAMS tab (written under ``tb/hparams``)."""
+        if self._tb is None:
+            return
+        hp = {k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in hparams.items()}
+        mt = {f"hparam/{k}": float(v) for k, v in metrics.items()
+              if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
+        try:
+            self._tb.add_hparams(hp, mt, name="hparams")
+        except Exception as exc:  # pragma: no cover - a TensorBoard quirk must never fail a run
+            self.message(f"(could not write TensorBoard hparams: {exc})")
 
     def add_image_sequence(self, tag: str, frames, step: int) -> None:
         """A replay (``[T, H, W, 3]`` uint8) as a TensorBoard video."""

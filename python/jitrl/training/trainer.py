@@ -246,6 +246,16 @@ class Trainer:
             if stop == "done":
                 log.message(f"Done: {update} updates, {update * batch} env steps per seed, run in {self.run_dir}")
         finally:
+            if records:  # hyperparameters as TensorBoard hparams, with the final metrics
+                from jitrl.config import flat_values
+
+                hp = {k: v for k, v in flat_values(cfg).items() if k not in ("env.params", "run_name",
+                                                                                 "checkpoint_dir", "description")}
+                hp.update({f"env.{k}": (v if isinstance(v, (int, float, str, bool)) else str(v))
+                           for k, v in cfg.env.params})
+                final = {k: records[-1].get(k) for k in ("mean_episode_return", "mean_episode_length", "entropy",
+                                                         "approx_kl", "ess", "episode_roughness")}
+                log.add_hparams(hp, final)
             log.close()
             store.close()
         return TrainResult(self.run_dir, jax.device_get(rs) if stop != "nan" else None, records, stop,

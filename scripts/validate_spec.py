@@ -1,0 +1,8 @@
+#!/usr/bin/env python
+"""Check spec files or run a spec validation (see jitrl.workflow.validation). Run with --help."""
+import sys
+
+from jitrl.workflow.commands import validate_main
+
+if __name__ == "__main__":
+    sys.exit(validate_main())
