@@ -20,12 +20,8 @@ from jitrl.ppo.state import HParams
 from kmc_reference import random_state
 
 
-def _state(env, p, hs, sp):
-    h, s = jnp.asarray(hs, jnp.int32), jnp.asarray(sp, jnp.int8)
-    rates, _, _, _ = physics.full_log_rates(h, s, p)
-    return env._initial_state(p).replace(
-        heights=h, species=s, log_rates=rates, n_ti=jnp.sum(s == 1).astype(jnp.int32), n_o=jnp.sum(s == 2).astype(jnp.int32)
-    )
+def _state(env, params, heights, species):
+    return env.state_from_lattice(heights, species, params)
 
 
 def test_neutral_policy_is_plain_kmc_through_the_rollout():

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 import jitrl
-from jitrl.envs.kmc import physics
+from jitrl.envs.kmc import physics, sampling
 from jitrl.envs.kmc.state import EnvParams
 from jitrl.ppo import distributions
 
@@ -17,17 +17,7 @@ from kmc_reference import KB, event_log_rates, log_sum, random_state
 
 
 def _state(env, params, heights, species):
-    h = jnp.asarray(heights, jnp.int32)
-    sp = jnp.asarray(species, jnp.int8)
-    rates, _, _, _ = physics.full_log_rates(h, sp, params)
-    s = env._initial_state(params)
-    return s.replace(
-        heights=h,
-        species=sp,
-        log_rates=rates,
-        n_ti=jnp.sum(sp == 1).astype(jnp.int32),
-        n_o=jnp.sum(sp == 2).astype(jnp.int32),
-    )
+    return env.state_from_lattice(heights, species, params)
 
 
 @pytest.mark.parametrize("temperature", [180.0, 450.0, 900.0])
@@ -77,6 +67,9 @@ def test_window_update_equals_full_recompute():
         # and the cache equals a fresh full computation
         fresh, _, _, _ = physics.full_log_rates(sw.heights, sw.species, p)
         np.testing.assert_allclose(np.asarray(fresh), np.asarray(sw.log_rates), rtol=1e-6, atol=1e-5)
+        np.testing.assert_allclose(
+            np.asarray(jax.nn.logsumexp(fresh, axis=-1)), np.asarray(sw.col_log_rates), rtol=1e-6, atol=1e-5
+        )
 
 
 def test_events_apply_solid_on_solid_and_conserve():
@@ -142,17 +135,20 @@ def test_event_frequencies_chi_square():
     q = np.exp(ref - log_sum([v for v in ref if np.isfinite(v)]))
     n = 200_000
     logits = jnp.broadcast_to(jnp.zeros(q.shape[0]) + env.log_rates(s, p), (n, q.shape[0]))
-    acts = np.asarray(jax.jit(distributions.sample)(jax.random.PRNGKey(7), logits))
-    counts = np.bincount(acts, minlength=q.shape[0])
-    assert counts[q == 0].sum() == 0
-    exp = n * q
-    big = exp >= 5
-    assert big.sum() >= 10  # the test state spreads probability over many events
-    obs_c = np.append(counts[big], counts[~big].sum())
-    exp_c = np.append(exp[big], exp[~big].sum())
-    keep = exp_c > 0
-    chi2 = float((((obs_c - exp_c) ** 2)[keep] / exp_c[keep]).sum())
-    assert chi2 < stats.chi2.ppf(1 - 1e-4, keep.sum() - 1), chi2
+    fused_draws = np.asarray(jax.jit(distributions.sample)(jax.random.PRNGKey(7), logits))
+    # the env's two-level BKL sampler (cached per-column sums) must draw the same law
+    bkl_draws = np.asarray(jax.jit(jax.vmap(sampling.sample_physical, in_axes=(0, None)))(jax.random.split(jax.random.PRNGKey(8), n), s))
+    for acts in (fused_draws, bkl_draws):
+        counts = np.bincount(acts, minlength=q.shape[0])
+        assert counts[q == 0].sum() == 0
+        exp = n * q
+        big = exp >= 5
+        assert big.sum() >= 10  # the test state spreads probability over many events
+        obs_c = np.append(counts[big], counts[~big].sum())
+        exp_c = np.append(exp[big], exp[~big].sum())
+        keep = exp_c > 0
+        chi2 = float((((obs_c - exp_c) ** 2)[keep] / exp_c[keep]).sum())
+        assert chi2 < stats.chi2.ppf(1 - 1e-4, keep.sum() - 1), chi2
 
 
 @pytest.mark.parametrize("species,e_d", [(1, 0.30), (2, 0.40)])

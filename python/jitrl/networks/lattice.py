@@ -23,6 +23,15 @@ from flax.linen.initializers import constant, orthogonal
 from jitrl.networks.registry import NetworkConfig, activation_fn, register_network
 
 
+def periodic_patches(x: jnp.ndarray) -> jnp.ndarray:
+    """``[B, nx, ny, C] -> [B, nx, ny, 9 C]``: each site's 3 x 3 periodic
+    neighbourhood (im2col by rolls). A 3 x 3 circular convolution is then one
+    matmul, which XLA runs far faster on CPU than a convolution inside the
+    training loop's scans (measured: ~60x for the PPO update)."""
+    parts = [jnp.roll(x, (-di, -dj), axis=(1, 2)) for di in (-1, 0, 1) for dj in (-1, 0, 1)]
+    return jnp.concatenate(parts, axis=-1)
+
+
 class LatticeActorCritic(nn.Module):
     events_per_site: int
     channels: Sequence[int]
@@ -34,11 +43,12 @@ class LatticeActorCritic(nn.Module):
         x = obs.astype(jnp.float32)
         assert x.ndim == 4, f"lattice-conv expects [B, nx, ny, C] observations, got {x.shape}"
         for c in self.channels:
-            x = nn.Conv(c, (3, 3), padding="CIRCULAR", kernel_init=orthogonal(np.sqrt(2)), bias_init=constant(0.0))(x)
+            # 3 x 3 circular convolution as im2col + dense (same function, shared weights)
+            x = nn.Dense(c, kernel_init=orthogonal(np.sqrt(2)), bias_init=constant(0.0))(periodic_patches(x))
             x = self.activation(x)
-        logits = nn.Conv(
-            self.events_per_site, (1, 1), kernel_init=orthogonal(0.01), bias_init=constant(0.0), name="policy_head"
-        )(x)
+        logits = nn.Dense(
+            self.events_per_site, kernel_init=orthogonal(0.01), bias_init=constant(0.0), name="policy_head"
+        )(x)  # a 1 x 1 convolution
         logits = logits.reshape((x.shape[0], -1))
         pooled = jnp.mean(x, axis=(1, 2))
         v = self.activation(nn.Dense(self.value_hidden, kernel_init=orthogonal(np.sqrt(2)), bias_init=constant(0.0))(pooled))

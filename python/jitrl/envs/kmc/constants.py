@@ -1,6 +1,6 @@
 """Physical constants, the event layout and the default energy/rate table.
 
-Every default below is a field of :class:`jitrl.envs.kmc.env.EnvParams`
+Every default below is a field of :class:`jitrl.envs.kmc.state.EnvParams`
 (override with ``jitrl.make("kmc-tio2", temperature=500.0, ...)``). The same
 table, with sources, is in ``PARAMETERS.md`` next to this file.
 
@@ -19,11 +19,15 @@ table, with sources, is in ``PARAMETERS.md`` next to this file.
 | ``E_TiO`` | 0.30 | eV | lateral bond Ti-O | issue 4 (illustrative, not fitted) |
 | ``E_TiTi`` | 0.15 | eV | lateral bond Ti-Ti | issue 4 (illustrative, not fitted) |
 | ``E_OO`` | 0.05 | eV | lateral bond O-O | issue 4 (illustrative, not fitted) |
+| ``hops_enabled`` | 1.0 | - | 0 makes every hop infeasible (random-deposition limit) | issue 4 test "hops switched off by params" |
+| ``desorption_enabled`` | 1.0 | - | 0 makes every desorption infeasible | issue 4 test "desorption switched off by params" |
 | ``max_steps`` | 1000 | events | episode length (truncation) | issue 4 / seed 000 ``max_steps`` |
 | ``roughness_weight`` | 1.0 | - | reward weight | seed 001 ``w_roughness`` |
 | ``coverage_weight`` | 0.5 | - | reward weight | seed 001 ``w_coverage`` |
 | ``ratio_weight`` | 0.2 | - | reward weight | seed 001 ``w_ratio`` |
 | ``ess_weight`` | 0.3 | - | reward weight (``rate_reward``) | seed 001 ``w_ess`` |
+| ``target_o_ti`` | 2.0 | - | stoichiometric O/Ti of the ratio penalty | TiO2; seed 001 ``|O/Ti - 2.0|`` |
+| ``ess_target`` | 0.5 | - | ESS ratio below which ``rate_reward`` penalises | seed 001 ``max(0, 0.5 - ESS_ratio)`` |
 """
 from __future__ import annotations
 

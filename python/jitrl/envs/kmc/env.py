@@ -24,7 +24,7 @@ from jitrl.envs.kmc.state import EnvParams, EnvState, empty_state
 
 #: rate-cache refresh used by ``rate_update="auto"``: full recompute up to this
 #: many columns, the 5 x 5 window update above (measured, see PARAMETERS.md).
-AUTO_WINDOW_MIN_COLUMNS = 100
+AUTO_WINDOW_MIN_COLUMNS = 0
 RATE_UPDATES = ("auto", "full", "window")
 
 
@@ -123,6 +123,23 @@ class KMCTiO2(Environment):
         rates, _, _, _ = physics.full_log_rates(h, sp, params)
         return empty_state(nx, ny, nz, rates)
 
+    def state_from_lattice(self, heights: Any, species: Any, params: EnvParams) -> EnvState:
+        """A consistent state (cached rates, atom counts; time and step 0) for a
+        given film: ``heights int[nx, ny]``, ``species int[nx, ny, nz]`` (solid-on-solid)."""
+        h = jnp.asarray(heights, jnp.int32)
+        sp = jnp.asarray(species, jnp.int8)
+        chex.assert_shape(sp, self.lattice_size)
+        chex.assert_shape(h, self.lattice_size[:2])
+        rates, _, _, _ = physics.full_log_rates(h, sp, params)
+        nx, ny, nz = self.lattice_size
+        return empty_state(nx, ny, nz, rates).replace(
+            heights=h,
+            species=sp,
+            n_ti=jnp.sum(sp == C.TI).astype(jnp.int32),
+            n_o=jnp.sum(sp == C.O).astype(jnp.int32),
+            n_deposited=jnp.sum(sp > 0).astype(jnp.int32),
+        )
+
     def reset_env(self, key: chex.PRNGKey, params: EnvParams) -> Tuple[jax.Array, EnvState]:
         state = self._initial_state(params)  # a bare substrate: deterministic
         return self.get_obs(state, params), state
@@ -133,17 +150,21 @@ class KMCTiO2(Environment):
         chex.assert_shape(flat, (nx * ny * C.NUM_EVENTS,))
         action = jnp.asarray(action, jnp.int32)
         valid = jnp.isfinite(flat[jnp.clip(action, 0, flat.shape[0] - 1)]) & (action >= 0) & (action < flat.shape[0])
-        log_z = physics.log_total_rate(flat)
+        log_z = physics.log_total_rate(state.col_log_rates)
         dt = physics.residence_time(key, log_z)
         heights, species, d_ti, d_o, dep, ci, cj = physics.apply_event(state.heights, state.species, action, valid)
         if self.rate_update == "window":
-            rates = physics.window_update(state.log_rates, heights, species, ci, cj, params)
+            rates, col_rates = physics.window_update(
+                state.log_rates, state.col_log_rates, heights, species, ci, cj, params
+            )
         else:
             rates, _, _, _ = physics.full_log_rates(heights, species, params)
+            col_rates = jax.nn.logsumexp(rates, axis=-1)
         new = state.replace(
             heights=heights,
             species=species,
             log_rates=rates,
+            col_log_rates=col_rates,
             n_ti=state.n_ti + d_ti,
             n_o=state.n_o + d_o,
             n_deposited=state.n_deposited + dep,

@@ -49,7 +49,7 @@ def observe(state: EnvState, params: EnvParams) -> jax.Array:
     rel = jnp.clip((hf - jnp.mean(hf)) / 4.0, -2.0, 2.0)
     fill = hf / nz
     rates = normalised_log_rates(state.log_rates)
-    log_z = physics.log_total_rate(state.log_rates)
+    log_z = physics.log_total_rate(state.col_log_rates)
     cov = rewards.coverage(h, nz)
     tscale = jnp.clip((log_z - jnp.log(float(nx * ny))) / (10.0 * LN10), -3.0, 3.0)
     ratio = jnp.clip((rewards.o_ti_ratio(state.n_ti, state.n_o) - params.target_o_ti) / 2.0, -1.0, 1.0)

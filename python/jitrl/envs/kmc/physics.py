@@ -119,9 +119,16 @@ def full_log_rates(heights: jax.Array, species: jax.Array, params: EnvParams):
 
 
 def window_update(
-    log_rates: jax.Array, heights: jax.Array, species: jax.Array, ci: jax.Array, cj: jax.Array, params: EnvParams
-) -> jax.Array:
-    """Recompute the cached rates of the 5 x 5 columns centred on (ci, cj)."""
+    log_rates: jax.Array,
+    col_log_rates: jax.Array,
+    heights: jax.Array,
+    species: jax.Array,
+    ci: jax.Array,
+    cj: jax.Array,
+    params: EnvParams,
+) -> Tuple[jax.Array, jax.Array]:
+    """Recompute the cached rates (and per-column log-sums) of the 5 x 5 columns
+    centred on (ci, cj)."""
     nx, ny, nz = species.shape
     off = jnp.arange(-3, 4, dtype=jnp.int32)
     ii = (ci + off) % nx
@@ -133,7 +140,8 @@ def window_update(
     rates, _, _, _ = local_log_rates(
         h_w[inner], sp_w[inner], [h_w[s] for s in nb], [sp_w[s] for s in nb], params, nz
     )
-    return log_rates.at[ii[1:6, None], jj[None, 1:6]].set(rates)
+    idx = (ii[1:6, None], jj[None, 1:6])
+    return log_rates.at[idx].set(rates), col_log_rates.at[idx].set(jax.nn.logsumexp(rates, axis=-1))
 
 
 def decode_action(action: jax.Array, ny: int) -> Tuple[jax.Array, jax.Array, jax.Array]:
@@ -177,7 +185,8 @@ def apply_event(heights: jax.Array, species: jax.Array, action: jax.Array, valid
 
 
 def log_total_rate(log_rates: jax.Array) -> jax.Array:
-    """log Z over every feasible event (``-inf`` entries contribute nothing)."""
+    """log Z over every feasible event (``-inf`` entries contribute nothing); also
+    accepts the cached per-column log-sums ``[nx, ny]`` (same Z, fewer exps)."""
     return jax.nn.logsumexp(log_rates.reshape(-1))
 
 

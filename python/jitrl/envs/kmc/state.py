@@ -55,6 +55,7 @@ class EnvState:
     heights: jax.Array  # int32[nx, ny] film atoms per column (substrate not counted)
     species: jax.Array  # int8[nx, ny, nz] EMPTY / TI / O per film site
     log_rates: jax.Array  # float32[nx, ny, NUM_EVENTS] cached log Gamma (-inf = infeasible)
+    col_log_rates: jax.Array  # float32[nx, ny] cached logsumexp of each column's log_rates
     n_ti: jax.Array  # int32 Ti atoms in the film
     n_o: jax.Array  # int32 O atoms in the film
     n_deposited: jax.Array  # int32 deposition events so far (desorbed atoms stay counted)
@@ -67,6 +68,7 @@ def empty_state(nx: int, ny: int, nz: int, log_rates: jax.Array) -> EnvState:
         heights=jnp.zeros((nx, ny), jnp.int32),
         species=jnp.zeros((nx, ny, nz), jnp.int8),
         log_rates=log_rates,
+        col_log_rates=jax.nn.logsumexp(log_rates, axis=-1),
         n_ti=jnp.zeros((), jnp.int32),
         n_o=jnp.zeros((), jnp.int32),
         n_deposited=jnp.zeros((), jnp.int32),
