@@ -111,12 +111,14 @@ class PPOProgram:
             return (params, opt_state), stats
 
         def epoch(carry, key):
-            perm = jax.random.permutation(key, cfg.batch_size)
-            shuffled = jax.tree_util.tree_map(
-                lambda x: jnp.take(x, perm, axis=0).reshape((cfg.num_minibatches, cfg.minibatch_size) + x.shape[1:]),
-                flat,
-            )
-            return jax.lax.scan(minibatch_step, carry, shuffled)
+            # Gather each minibatch's rows inside the scan: the shuffled batch is never
+            # materialised whole (it would double the rollout's memory).
+            idx = jax.random.permutation(key, cfg.batch_size).reshape((cfg.num_minibatches, cfg.minibatch_size))
+
+            def gathered_step(c, rows):
+                return minibatch_step(c, jax.tree_util.tree_map(lambda x: jnp.take(x, rows, axis=0), flat))
+
+            return jax.lax.scan(gathered_step, carry, idx)
 
         key, k_epochs = jax.random.split(rs.key)
         (params, opt_state), stats = jax.lax.scan(
