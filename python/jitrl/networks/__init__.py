@@ -7,7 +7,7 @@ Register a new one with::
     def _build(env, env_params, cfg: NetworkConfig) -> flax.linen.Module: ...
 """
 from jitrl.networks.registry import NetworkConfig, make_network, network_names, register_network
-from jitrl.networks import mlp as _mlp  # noqa: F401  (registers "mlp")
+from jitrl.networks import mlp as _mlp  # noqa: F401  (registers "mlp", "mlp-shared")
 from jitrl.networks import lattice as _lattice  # noqa: F401  (registers "lattice-conv")
 
 __all__ = ["NetworkConfig", "make_network", "network_names", "register_network"]
