@@ -40,11 +40,11 @@ def test_rates_and_z_match_brute_force(temperature):
             assert abs(log_z - log_sum(ref)) < 2e-4 * max(1.0, abs(log_sum(ref)))
 
 
-def test_window_update_equals_full_recompute():
+def test_local_update_equals_full_recompute():
     rng = np.random.default_rng(1)
     p = EnvParams(temperature=500.0)
     for size in [(8, 8, 4), (3, 3, 3), (4, 6, 3)]:
-        env_w, _ = jitrl.make("kmc-tio2", lattice_size=size, rate_update="window")
+        env_w, _ = jitrl.make("kmc-tio2", lattice_size=size, rate_update="local")
         env_f, _ = jitrl.make("kmc-tio2", lattice_size=size, rate_update="full")
         hs, sp = random_state(rng, *size)
         s0 = _state(env_w, p, hs, sp)

@@ -19,10 +19,9 @@ Ti-O ``E_TiO``, Ti-Ti ``E_TiTi``, O-O ``E_OO``. The substrate has no species and
 no lateral bonds; a column of height 0 has no moving atom.
 
 Two ways to refresh the cached rates after an event, with identical results:
-``full_log_rates`` recomputes every column; ``window_update`` recomputes only the
-5 x 5 columns around the event's source (every column within Manhattan
-distance 1 of the source or the hop target, the only ones whose rates can
-change), reading a 7 x 7 periodic window.
+``full_log_rates`` recomputes every column; ``local_update`` recomputes only the
+columns within distance 1 of the changed columns (source and hop target), the
+only ones whose rates can change: O(1) work per event whatever the lattice size.
 """
 from __future__ import annotations
 
@@ -118,30 +117,38 @@ def full_log_rates(heights: jax.Array, species: jax.Array, params: EnvParams):
     return local_log_rates(heights, species, nb_h, nb_sp, params, nz)
 
 
-def window_update(
+def local_update(
     log_rates: jax.Array,
     col_log_rates: jax.Array,
     heights: jax.Array,
     species: jax.Array,
     ci: jax.Array,
     cj: jax.Array,
+    ti: jax.Array,
+    tj: jax.Array,
     params: EnvParams,
 ) -> Tuple[jax.Array, jax.Array]:
-    """Recompute the cached rates (and per-column log-sums) of the 5 x 5 columns
-    centred on (ci, cj)."""
+    """Refresh the cached rates (and per-column log-sums) after an event that
+    changed columns (ci, cj) and (ti, tj) (the same column for a deposition or a
+    desorption).
+
+    A column's rates read only its own stack and its 4 neighbours' (heights for
+    feasibility and the step-down term, species at its top level for bonds), so
+    exactly the columns in the two plus shapes (a changed column and its 4
+    neighbours) can change: 10 columns are recomputed (duplicates, e.g. for a
+    deposition, get identical values), each from its own and its neighbours'
+    data, whatever the lattice size.
+    """
     nx, ny, nz = species.shape
-    off = jnp.arange(-3, 4, dtype=jnp.int32)
-    ii = (ci + off) % nx
-    jj = (cj + off) % ny
-    h_w = heights[ii[:, None], jj[None, :]]
-    sp_w = species[ii[:, None], jj[None, :]]
-    inner = (slice(1, 6), slice(1, 6))
-    nb = [(slice(2, 7), slice(1, 6)), (slice(0, 5), slice(1, 6)), (slice(1, 6), slice(2, 7)), (slice(1, 6), slice(0, 5))]
+    pi = jnp.array([0, 1, -1, 0, 0], jnp.int32)
+    pj = jnp.array([0, 0, 0, 1, -1], jnp.int32)
+    xi = jnp.concatenate([ci + pi, ti + pi]) % nx
+    xj = jnp.concatenate([cj + pj, tj + pj]) % ny
+    nb = [((xi + di) % nx, (xj + dj) % ny) for di, dj in C.NEIGHBOUR_OFFSETS]
     rates, _, _, _ = local_log_rates(
-        h_w[inner], sp_w[inner], [h_w[s] for s in nb], [sp_w[s] for s in nb], params, nz
+        heights[xi, xj], species[xi, xj], [heights[n] for n in nb], [species[n] for n in nb], params, nz
     )
-    idx = (ii[1:6, None], jj[None, 1:6])
-    return log_rates.at[idx].set(rates), col_log_rates.at[idx].set(jax.nn.logsumexp(rates, axis=-1))
+    return log_rates.at[xi, xj].set(rates), col_log_rates.at[xi, xj].set(jax.nn.logsumexp(rates, axis=-1))
 
 
 def decode_action(action: jax.Array, ny: int) -> Tuple[jax.Array, jax.Array, jax.Array]:
@@ -154,7 +161,8 @@ def decode_action(action: jax.Array, ny: int) -> Tuple[jax.Array, jax.Array, jax
 def apply_event(heights: jax.Array, species: jax.Array, action: jax.Array, valid: jax.Array):
     """Apply the event ``action`` (a no-op where ``valid`` is False).
 
-    Returns (heights, species, d_ti, d_o, deposited, ci, cj).
+    Returns (heights, species, d_ti, d_o, deposited, ci, cj, ti, tj): the source
+    column and the target column (the source itself unless a hop).
     """
     nx, ny, nz = species.shape
     ci, cj, ev = decode_action(action, ny)
@@ -181,7 +189,7 @@ def apply_event(heights: jax.Array, species: jax.Array, action: jax.Array, valid
     d_ti = (dep & (ev == C.DEP_TI)).astype(jnp.int32) - (des & (top == C.TI)).astype(jnp.int32)
     d_o = (dep & (ev == C.DEP_O)).astype(jnp.int32) - (des & (top == C.O)).astype(jnp.int32)
     del is_hop
-    return heights, species, d_ti, d_o, dep.astype(jnp.int32), ci, cj
+    return heights, species, d_ti, d_o, dep.astype(jnp.int32), ci, cj, ti, tj
 
 
 def log_total_rate(log_rates: jax.Array) -> jax.Array:
