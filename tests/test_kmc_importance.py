@@ -9,7 +9,6 @@ import jax.numpy as jnp
 import numpy as np
 
 import jitrl
-from jitrl.envs.kmc import physics
 from jitrl.envs.kmc.state import EnvParams
 from jitrl.networks import NetworkConfig, make_network
 from jitrl.ppo import acting, distributions, importance, rollout

@@ -169,7 +169,6 @@ def apply_event(heights: jax.Array, species: jax.Array, action: jax.Array, valid
     hc = heights[ci, cj]
     top = species[ci, cj, jnp.maximum(hc - 1, 0)].astype(jnp.int32)
     is_dep = ev <= C.DEP_O
-    is_hop = (ev >= C.HOP_PX) & (ev <= C.HOP_MY)
     removes = valid & jnp.logical_not(is_dep)
     adds = valid & jnp.logical_not(ev == C.DESORB)
     # remove the top atom of the source (hop, desorb)
@@ -188,7 +187,6 @@ def apply_event(heights: jax.Array, species: jax.Array, action: jax.Array, valid
     des = valid & (ev == C.DESORB)
     d_ti = (dep & (ev == C.DEP_TI)).astype(jnp.int32) - (des & (top == C.TI)).astype(jnp.int32)
     d_o = (dep & (ev == C.DEP_O)).astype(jnp.int32) - (des & (top == C.O)).astype(jnp.int32)
-    del is_hop
     return heights, species, d_ti, d_o, dep.astype(jnp.int32), ci, cj, ti, tj
 
 
