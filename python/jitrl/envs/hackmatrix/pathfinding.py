@@ -4,12 +4,22 @@
 ``H * W - 1`` sweeps in a fixed ``lax.scan`` (no ``while_loop``): no shortest
 path on an ``H x W`` board is longer than ``H * W - 1`` steps, so the result is
 exact. Unreachable cells get ``H * W``.
+
+The enemy turn does not need whole distance maps for its "other enemies
+block" BFS, only which free neighbours of the enemy are nearest to the player:
+:func:`first_reached` runs the same wavefront on bit boards
+(:mod:`bitboard`) and keeps the reached set of the sweep that first touches
+those neighbours (it also answers a virus's second step, see
+:func:`first_reached`). :func:`choose_move` (distance maps) and
+:func:`choose_move_layers` (those sets) apply the same rule through
+:func:`_decide`.
 """
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 
+from jitrl.envs.hackmatrix import bitboard as bb
 from jitrl.envs.hackmatrix.state import DIRECTIONS
 
 
@@ -22,13 +32,43 @@ def bfs_distances(blocked: jax.Array, target) -> jax.Array:
     Returns:
       int32[H, W]; blocked or unreachable cells hold ``H * W``.
 
-    Implementation: each board row is a ``W``-bit integer. A sweep dilates the
-    reached set by one step (``x | x << 1 | x >> 1 | row above | row below``,
-    masked by the open cells); a bit-sliced counter (one bit plane per binary
-    digit, ripple-carry add) counts for every cell the sweeps it was still
-    unreached before, which is its distance. This works on ``int32[H]`` instead
-    of ``int32[H, W]`` and is ~3x faster than relaxing a distance grid.
+    Implementation: a sweep dilates the reached set by one step, masked by the
+    open cells; a bit-sliced counter (one bit plane per binary digit,
+    ripple-carry add) counts for every cell the sweeps it was still unreached
+    before, which is its distance. The 6 x 6 board runs on two-word bit boards
+    (:mod:`bitboard`); other sizes keep one ``W``-bit integer per row.
     """
+    h, w = blocked.shape
+    if (h, w) == (bb.GRID, bb.GRID):
+        return _bfs_bitboard(blocked, target)
+    return _bfs_rows(blocked, target)
+
+
+def _bfs_bitboard(blocked: jax.Array, target) -> jax.Array:
+    inf = bb.GRID * bb.GRID
+    n_planes = int(inf).bit_length()
+    tr, tc = target
+    start = bb.cell(tr, tc)
+    open_ = bb.b_or(bb.b_not(bb.pack(blocked)), start)
+
+    def sweep(carry, _):
+        x, planes = carry
+        c_lo, c_hi = bb.b_not(x)  # cells not reached before this sweep
+        new = []
+        for p_lo, p_hi in planes:
+            new.append((p_lo ^ c_lo, p_hi ^ c_hi))
+            c_lo, c_hi = p_lo & c_lo, p_hi & c_hi
+        return (bb.b_and(bb.dilate(x), open_), tuple(new)), None
+
+    zero = jnp.zeros((), jnp.int32)
+    planes0 = tuple((zero, zero) for _ in range(n_planes))
+    (x, planes), _ = jax.lax.scan(sweep, (start, planes0), None, length=inf - 1)
+    count = sum(bb.unpack(pl).astype(jnp.int32) << p for p, pl in enumerate(planes))
+    return jnp.where(bb.unpack(x), count, inf).astype(jnp.int32)
+
+
+def _bfs_rows(blocked: jax.Array, target) -> jax.Array:
+    """Any board size: each row a ``W``-bit integer."""
     h, w = blocked.shape
     inf = h * w
     n_planes = max(1, int(inf).bit_length())
@@ -62,6 +102,53 @@ def bfs_distances(blocked: jax.Array, target) -> jax.Array:
     return jnp.where(reached, count, inf).astype(jnp.int32)
 
 
+def target_distance(blocked: bb.Bits, target, source) -> jax.Array:
+    """BFS steps from ``source`` to ``target`` (both (row, col)) through the
+    cells not in the bit board ``blocked`` (the target counts as open;
+    ``H * W`` when unreachable): one wavefront from the target that counts the
+    sweeps before it reaches ``source`` (no distance map)."""
+    inf = bb.GRID * bb.GRID
+    start = bb.cell(*target)
+    open_ = bb.b_or(bb.b_not(blocked), start)
+    src = bb.cell(*source)
+
+    def sweep(carry, _):
+        x, n = carry
+        n = n + (~bb.b_any(bb.b_and(x, src))).astype(jnp.int32)
+        return (bb.b_and(bb.dilate(x), open_), n), None
+
+    (x, n), _ = jax.lax.scan(sweep, (start, jnp.int32(0)), None, length=inf - 1)
+    return jnp.where(bb.b_any(bb.b_and(x, src)), n, inf).astype(jnp.int32)
+
+
+def first_reached(open_: bb.Bits, target: bb.Bits, goal: bb.Bits):
+    """Wavefront from ``target`` through ``open_`` until it first meets ``goal``.
+
+    With ``x_k`` the cells within ``k`` steps of the target (BFS through
+    ``open_``) and ``k`` the smallest with ``x_k & goal`` non-empty, returns
+    ``(found, x_k)`` (``found`` False and an empty board when no goal cell is
+    reachable). ``H * W - 1`` fixed sweeps, as :func:`bfs_distances`.
+
+    For an enemy, ``goal`` = its free neighbours: ``goal & x_k`` are the free
+    neighbours at the least BFS distance (``k``). After it steps onto one of
+    them, ``x_k`` also gives the next step: the grid graph is bipartite, so the
+    neighbours of a cell at distance ``k`` are at ``k - 1`` or ``k + 1``, and
+    those in ``x_k`` are exactly the ones at ``k - 1`` (the least). So a virus's
+    second step needs no second BFS.
+    """
+    zero = jnp.zeros((), jnp.int32)
+
+    def sweep(carry, _):
+        x, found, cur = carry
+        nx = bb.b_and(bb.dilate(x), open_)
+        hit = ~found & bb.b_any(bb.b_and(nx, goal))
+        return (nx, found | hit, bb.b_where(hit, nx, cur)), None
+
+    init = (target, jnp.asarray(False), (zero, zero))
+    (_, found, cur), _ = jax.lax.scan(sweep, init, None, length=bb.GRID * bb.GRID - 1)
+    return found, cur
+
+
 def neighbour_cells(row, col):
     """(rows, cols, on_board) of the four neighbours in action order
     (up = row + 1, down, left, right)."""
@@ -79,13 +166,35 @@ def _gather(grid, rows, cols, on, fill):
     return jnp.where(on, grid[rc, cc], fill)
 
 
-def _pick(key, cand, prefer):
-    """Random index among ``cand`` (bool[4]), restricted to ``prefer`` when any
-    preferred candidate exists."""
+def _pick(u, cand, prefer):
+    """Index among ``cand`` (bool[4]) with the largest random value ``u[i]``,
+    restricted to ``prefer`` when any preferred candidate exists."""
     pc = cand & prefer
     cand = jnp.where(jnp.any(pc), pc, cand)
-    u = jax.random.uniform(key, (4,))
-    return jnp.argmax(jnp.where(cand, u, -1.0)), jnp.any(cand)
+    return jnp.argmax(jnp.where(cand, u, -1)), jnp.any(cand)
+
+
+def _decide(u, row, col, target, rows, cols, main, can_enter, occ, d_free, pref):
+    """The move rule on the four neighbours (``rows``, ``cols``).
+
+    ``main``: bool[4] free neighbours at the least finite "enemies block" BFS
+    distance; ``can_enter``: on the board, enterable, not the target; ``occ``:
+    taken by another enemy; ``d_free``: int[4] enemy-free BFS distances.
+    """
+    inf = 36
+    free_ok = can_enter & ~occ
+    d = jnp.where(can_enter, d_free, inf)
+    best = jnp.min(d)
+    free_short = can_enter & (d == best) & (best < inf)
+    man_self = jnp.abs(row - target[0]) + jnp.abs(col - target[1])
+    man = jnp.abs(rows - target[0]) + jnp.abs(cols - target[1])
+    man_m = jnp.where(free_ok & (man < man_self), man, inf)
+    c3 = (man_m == jnp.min(man_m)) & (man_m < inf)
+    cand = jnp.where(jnp.any(main), main,
+                     jnp.where(jnp.any(free_short), free_short & ~occ, c3))
+    idx, moved = _pick(u, cand, pref)
+    return (jnp.where(moved, rows[idx], row).astype(jnp.int32),
+            jnp.where(moved, cols[idx], col).astype(jnp.int32), moved)
 
 
 def choose_move(key, row, col, target, dist_all, dist_free, enterable, enemy_occ, prefer):
@@ -115,21 +224,28 @@ def choose_move(key, row, col, target, dist_all, dist_free, enterable, enemy_occ
     can_enter = _gather(enterable, rows, cols, on, False) & not_target
     occ = _gather(enemy_occ, rows, cols, on, True)
     pref = _gather(prefer, rows, cols, on, False)
-
-    def shortest(dist, ok):
-        d = jnp.where(ok, _gather(dist, rows, cols, on, inf), inf)
-        best = jnp.min(d)
-        return ok & (d == best) & (best < inf)
-
     free_ok = can_enter & ~occ
-    c1 = shortest(dist_all, free_ok)
-    c2 = shortest(dist_free, can_enter) & ~occ
-    any_free_path = jnp.any(shortest(dist_free, can_enter))
-    man_self = jnp.abs(row - target[0]) + jnp.abs(col - target[1])
-    man = jnp.abs(rows - target[0]) + jnp.abs(cols - target[1])
-    man_m = jnp.where(free_ok & (man < man_self), man, inf)
-    c3 = (man_m == jnp.min(man_m)) & (man_m < inf)
-    cand = jnp.where(jnp.any(c1), c1, jnp.where(any_free_path, c2, c3))
-    idx, moved = _pick(key, cand, pref)
-    return (jnp.where(moved, rows[idx], row).astype(jnp.int32),
-            jnp.where(moved, cols[idx], col).astype(jnp.int32), moved)
+    d = jnp.where(free_ok, _gather(dist_all, rows, cols, on, inf), inf)
+    best = jnp.min(d)
+    main = free_ok & (d == best) & (best < inf)
+    u = jax.random.uniform(key, (4,))
+    return _decide(u, row, col, target, rows, cols, main, can_enter, occ,
+                   _gather(dist_free, rows, cols, on, inf), pref)
+
+
+def choose_move_layers(u, row, col, target, layer: bb.Bits, dist_free, enterable: bb.Bits,
+                       enemy_occ: bb.Bits, prefer: bb.Bits):
+    """:func:`choose_move` with the "enemies block" BFS given by :func:`first_reached`:
+    ``layer`` is its ``x_k`` (for both steps of a virus), or empty when no free
+    neighbour is reachable; the free neighbours in ``layer`` are exactly the
+    main rule's candidates. ``u``: int32[4] random tie-break values; the other
+    boards are bit boards; ``dist_free``: int32[H, W]."""
+    rows, cols, on = neighbour_cells(row, col)
+    rc, cc = jnp.clip(rows, 0, bb.GRID - 1), jnp.clip(cols, 0, bb.GRID - 1)
+    not_target = ~((rows == target[0]) & (cols == target[1]))
+    can_enter = on & bb.test(enterable, rc, cc) & not_target
+    occ = bb.test(enemy_occ, rc, cc)
+    main = can_enter & ~occ & bb.test(layer, rc, cc)
+    pref = on & bb.test(prefer, rc, cc)
+    d_free = jnp.where(on, dist_free[rc, cc], bb.GRID * bb.GRID)
+    return _decide(u, row, col, target, rows, cols, main, can_enter, occ, d_free, pref)

@@ -30,7 +30,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jitrl.envs.hackmatrix.pathfinding import bfs_distances
+from jitrl.envs.hackmatrix import bitboard as bb
+from jitrl.envs.hackmatrix.pathfinding import target_distance
 from jitrl.envs.hackmatrix.rules import stage_reward
 from jitrl.envs.hackmatrix.state import (
     ACTION_SIPHON, BLOCK_NONE, GRID, PROGRAM_OFFSET, RESET, EnvParams, EnvState, GameState,
@@ -48,9 +49,10 @@ CROSS = (np.abs(_cells[:, None, :] - _cells[None, :, :]).sum(-1) <= 1)
 
 
 def exit_distance(game: GameState) -> jax.Array:
-    blocks = game.block_kind != BLOCK_NONE
-    d = bfs_distances(blocks, (game.exit_row, game.exit_col))
-    return d[game.player_row, game.player_col]
+    """BFS steps from the player to the exit through non-block cells."""
+    blocks = bb.pack(game.block_kind != BLOCK_NONE)
+    return target_distance(blocks, (game.exit_row, game.exit_col),
+                           (game.player_row, game.player_col))
 
 
 def siphon_missed(game: GameState) -> jax.Array:

@@ -62,8 +62,9 @@ from typing import Dict, Tuple
 import jax
 import jax.numpy as jnp
 
+from jitrl.envs.hackmatrix import bitboard as bb
 from jitrl.envs.hackmatrix import common, generation
-from jitrl.envs.hackmatrix.pathfinding import bfs_distances, choose_move
+from jitrl.envs.hackmatrix.pathfinding import bfs_distances, choose_move_layers, first_reached
 from jitrl.envs.hackmatrix.state import (
     ACTION_SIPHON, BLOCK_DATA, BLOCK_NONE, BLOCK_PROGRAM, CRYPTOG, DIRECTIONS, ENEMY_SPEED,
     GLITCH, GRID, MAX_ENEMIES, MAX_HP, MAX_TRANSMISSIONS, NUM_PROGRAMS, NUM_STAGES,
@@ -202,47 +203,61 @@ def _tick_transmissions(game: GameState) -> GameState:
 
 
 def _enemies_act(key, game: GameState) -> GameState:
+    """Step 3 of the enemy turn. Blocks and transmissions do not change while
+    the enemies act, so the enemy-free BFS maps (one for glitches, one for the
+    others) are computed once; each enemy runs one bit-board wavefront with the
+    other enemies blocking (``pathfinding.first_reached``) that serves both steps
+    of a virus. The scan carries only the enemy cells and the player's HP."""
     blocks = game.block_kind != BLOCK_NONE
     trans = common.trans_occupancy(game)
-    target = (game.player_row, game.player_col)
+    pr, pc = game.player_row, game.player_col
+    target = (pr, pc)
     ar = jnp.arange(GRID)
-    in_line = (ar[:, None] == game.player_row) | (ar[None, :] == game.player_col)
-    keys = jax.random.split(key, MAX_ENEMIES * 2).reshape(MAX_ENEMIES, 2, -1)
+    in_line = (ar[:, None] == pr) | (ar[None, :] == pc)
+    blk, trn = bb.pack(blocks), bb.pack(trans)
+    tgt = bb.cell(pr, pc)
+    hidden = bb.pack(~in_line)
+    dist_free = jax.vmap(bfs_distances, in_axes=(0, None))(
+        jnp.stack([blocks | trans, trans]), target)  # [non-glitch, glitch]
+    u = (jax.random.bits(key, (MAX_ENEMIES, 2, 4), jnp.uint32) >> 1).astype(jnp.int32)
+    slots = jnp.arange(MAX_ENEMIES)
+    zero = jnp.zeros((), jnp.int32)
 
-    def body(g, i):
-        etype = g.enemy_type[i]
-        active = g.enemy_alive[i] & ~g.enemy_stunned[i] & ~g.enemy_just_spawned[i]
+    def body(carry, i):
+        rows, cols, hp = carry
+        etype = game.enemy_type[i]
+        active = game.enemy_alive[i] & ~game.enemy_stunned[i] & ~game.enemy_just_spawned[i]
         glitch = etype == GLITCH
-        own = common.onehot_cell(g.enemy_row[i], g.enemy_col[i])
-        others = common.enemy_occupancy(g) & ~own
-        solid = (blocks & ~glitch) | trans
-        dists = jax.vmap(bfs_distances, in_axes=(0, None))(
-            jnp.stack([solid | others, solid]), target)
-        enterable = ~solid
-        prefer = jnp.where(glitch, blocks, jnp.where(etype == CRYPTOG, ~in_line, False))
-        r, c, hp = g.enemy_row[i], g.enemy_col[i], g.player_hp
+        others = bb.union_of_cells(rows, cols, game.enemy_alive & (slots != i))
+        solid = bb.b_where(glitch, trn, bb.b_or(blk, trn))
+        enterable = bb.b_not(solid)
+        prefer = bb.b_where(glitch, blk, bb.b_where(etype == CRYPTOG, hidden, (zero, zero)))
+        d_free = dist_free[glitch.astype(jnp.int32)]
+        r, c = rows[i], cols[i]
+        open_ = bb.b_or(bb.b_and(enterable, bb.b_not(others)), tgt)
+        here = bb.cell(r, c)
+        free_nbrs = bb.b_and(bb.b_and(bb.dilate(here), bb.b_not(here)),
+                             bb.b_and(open_, bb.b_not(tgt)))
+        found, reached = first_reached(open_, tgt, free_nbrs)
+        layer = bb.b_where(found, reached, (zero, zero))
         acting = active
         for sub in range(2):
             if sub == 1:
                 acting = acting & (jnp.asarray(ENEMY_SPEED)[etype] >= 2)
-            adjacent = (jnp.abs(r - target[0]) + jnp.abs(c - target[1])) == 1
+            adjacent = (jnp.abs(r - pr) + jnp.abs(c - pc)) == 1
             attack = acting & adjacent
             hp = hp - attack.astype(jnp.int32)
-            nr, nc, _ = choose_move(keys[i, sub], r, c, target, dists[0], dists[1],
-                                    enterable, others, prefer)
+            nr, nc, _ = choose_move_layers(u[i, sub], r, c, target, layer, d_free, enterable,
+                                           others, prefer)
             go = acting & ~adjacent
             r = jnp.where(go, nr, r)
             c = jnp.where(go, nc, c)
             acting = acting & ~attack
-        g = g.replace(
-            enemy_row=g.enemy_row.at[i].set(r),
-            enemy_col=g.enemy_col.at[i].set(c),
-            player_hp=jnp.maximum(hp, 0),
-        )
-        return g, None
+        return (rows.at[i].set(r), cols.at[i].set(c), hp), None
 
-    game, _ = jax.lax.scan(body, game, jnp.arange(MAX_ENEMIES))
-    return game
+    (rows, cols, hp), _ = jax.lax.scan(
+        body, (game.enemy_row, game.enemy_col, game.player_hp), slots)
+    return game.replace(enemy_row=rows, enemy_col=cols, player_hp=jnp.maximum(hp, 0))
 
 
 def enemy_turn(key, game: GameState, params: EnvParams) -> GameState:
