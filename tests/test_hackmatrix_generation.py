@@ -122,30 +122,110 @@ def test_stage_n_has_n_transmissions_and_keeps_player_corner():
         assert py_connected(g.block_kind[i] != BLOCK_NONE)
 
 
-def test_candidate_failure_rate_makes_fallback_negligible():
-    """P(one random layout invalid) = p; the fallback is used with p ** NUM_CANDIDATES."""
-    keys = jax.random.split(jax.random.PRNGKey(3), 4000)
-    ns = jax.random.randint(jax.random.PRNGKey(4), (4000,), 5, 12)
-    lay = jax.jit(jax.vmap(lambda k, n: G.mask_to_board(
-        G.floyd_subset(G._halves(k, 6), n, 32, 11))))(keys, ns)
-    assert np.array_equal(np.asarray(lay).sum(axis=(1, 2)), np.asarray(ns))
-    valid = np.asarray(jax.jit(jax.vmap(G.layout_valid))(lay))
-    lay = np.asarray(lay)
-    for i in range(300):  # the jitted validity check agrees with the Python one
-        assert valid[i] == (py_connected(lay[i]) and py_blocks_touch_open(lay[i]))
-    p = 1 - valid.mean()
-    assert p ** G.NUM_CANDIDATES < 1e-6, p
+NONCORNER = [(r, c) for r in range(6) for c in range(6) if (r, c) not in CORNERS]
 
 
-def test_fallback_cells_are_always_valid():
-    rng = np.random.default_rng(0)
-    cells = np.argwhere(G.FALLBACK_CELLS)
-    for _ in range(300):
-        n = rng.integers(5, 12)
-        pick = cells[rng.choice(len(cells), n, replace=False)]
+def py_fresh_layouts(n, seed):
+    """Plain-Python fresh generation: n uniform in 5..11, a uniform n-subset of the
+    non-corner cells, re-drawn until valid (the rule the pool samples)."""
+    import random
+    rng = random.Random(seed)
+    out = []
+    while len(out) < n:
         b = np.zeros((6, 6), bool)
-        b[pick[:, 0], pick[:, 1]] = True
+        for cell in rng.sample(NONCORNER, rng.randint(5, 11)):
+            b[cell] = True
+        if py_connected(b) and py_blocks_touch_open(b):
+            out.append(b)
+    return np.array(out)
+
+
+def _env_layouts(n, seed):
+    keys = jax.random.split(jax.random.PRNGKey(seed), n)
+    return np.asarray(jax.jit(jax.vmap(G.draw_layout))(keys))
+
+
+def test_pool_and_drawn_layouts_pass_the_python_checks():
+    pool = G.layout_pool()
+    assert pool.shape == (G.POOL_SIZE,) and len(np.unique(pool)) > 0.95 * G.POOL_SIZE
+    rng = np.random.default_rng(0)
+    boards = np.asarray(jax.jit(jax.vmap(G.mask_to_board))(jnp.asarray(pool[rng.choice(len(pool), 1500)])))
+    drawn = _env_layouts(1500, 1)  # pool entries under random symmetries
+    for b in np.concatenate([boards, drawn]):
+        assert 5 <= b.sum() <= 11 and not any(b[c] for c in CORNERS)
         assert py_connected(b) and py_blocks_touch_open(b)
+    # the numpy validity check used to build the pool agrees with the Python one
+    rand = rng.uniform(size=(400, 6, 6)) < rng.uniform(0.1, 0.45, size=(400, 1, 1))
+    for c in CORNERS:
+        rand[:, c[0], c[1]] = False
+    got = G.layout_valid_np(rand)
+    ref = np.array([py_connected(b) and py_blocks_touch_open(b) for b in rand])
+    assert np.array_equal(got, ref) and 40 < ref.sum() < 360  # both outcomes occur
+
+
+def test_symmetries_are_the_eight_of_the_square():
+    b = np.zeros((6, 6), bool)
+    b[0, 1] = b[0, 2] = b[3, 4] = True  # no symmetry of its own
+    imgs = {np.asarray(G.symmetry(jnp.asarray(b), s)).tobytes() for s in range(8)}
+    ref = set()
+    for k in range(4):
+        r = np.rot90(b, k)
+        ref |= {r.tobytes(), np.fliplr(r).tobytes()}
+    assert imgs == ref and len(ref) == 8
+
+
+def test_drawn_layouts_match_fresh_generation_in_distribution():
+    """Block counts (7 bins) of 20,000 env draws vs 3,000 plain-Python fresh
+    layouts: two-sample chi-square, 6 dof; 27.9 is its 1e-4 quantile. Per-cell
+    block frequencies: two-proportion z-scores, |z| < 4.5 (a 32-cell false alarm
+    rate ~2e-4); this also catches a wrong bit order or symmetry."""
+    env = _env_layouts(20000, 2)
+    ref = py_fresh_layouts(3000, 3)
+    n1 = np.bincount(env.sum(axis=(1, 2)), minlength=12)[5:12].astype(float)
+    n2 = np.bincount(ref.sum(axis=(1, 2)), minlength=12)[5:12].astype(float)
+    k1, k2 = np.sqrt(n2.sum() / n1.sum()), np.sqrt(n1.sum() / n2.sum())
+    chi2 = np.sum((k1 * n1 - k2 * n2) ** 2 / (n1 + n2))
+    assert chi2 < 27.9, (chi2, n1, n2)
+    p1, p2 = env.mean(axis=0), ref.mean(axis=0)
+    pooled = (env.sum(axis=0) + ref.sum(axis=0)) / (len(env) + len(ref))
+    se = np.sqrt(pooled * (1 - pooled) * (1 / len(env) + 1 / len(ref)))
+    for r, c in NONCORNER:
+        assert abs(p1[r, c] - p2[r, c]) < 4.5 * se[r, c], (r, c, p1[r, c], p2[r, c])
+
+
+def test_place_transmissions_fills_free_slots_in_order_on_empty_cells():
+    from jitrl.envs.hackmatrix import common
+    from jitrl.envs.hackmatrix.state import MAX_TRANSMISSIONS
+    g0 = G.initial_game(jax.random.PRNGKey(0), EnvParams())
+    taken = jnp.zeros((MAX_TRANSMISSIONS,), bool).at[jnp.array([0, 2, 3, 7])].set(True)
+    g0 = g0.replace(trans_alive=taken, trans_row=jnp.zeros_like(g0.trans_row),
+                    trans_col=jnp.arange(MAX_TRANSMISSIONS, dtype=jnp.int32) % 6)
+    empty0 = np.asarray(common.empty_cells(g0))
+    siph = jnp.arange(MAX_TRANSMISSIONS) >= 1  # the first placed is not from a siphon
+    place = jax.jit(lambda k, n: G.place_transmissions(k, g0, n, 2, siph))
+    for n in (0, 1, 5, 8, 20):
+        g = jax.tree_util.tree_map(np.asarray, place(jax.random.PRNGKey(n), n))
+        new = g.trans_alive & ~np.asarray(taken)
+        expect = min(n, 8, int(empty0.sum()))  # 8 free slots
+        assert new.sum() == expect
+        slots = np.flatnonzero(new)
+        assert list(slots) == list(np.flatnonzero(~np.asarray(taken))[:expect])
+        cells = [(g.trans_row[s], g.trans_col[s]) for s in slots]
+        assert len(set(cells)) == expect and all(empty0[c] for c in cells)
+        assert all(g.trans_turns[s] == 2 for s in slots)
+        assert [bool(g.trans_from_siphon[s]) for s in slots] == [k >= 1 for k in range(expect)]
+    # one placement is uniform over the empty cells: chi-square over the
+    # empty cells of 12,000 draws (dof = cells - 1); bound = mean + 6 sd of chi2
+    keys = jax.random.split(jax.random.PRNGKey(9), 12000)
+    g = jax.jit(jax.vmap(lambda k: G.place_transmissions(k, g0, 1, 1, False)))(keys)
+    slot = int(np.flatnonzero(~np.asarray(taken))[0])
+    idx = np.asarray(g.trans_row[:, slot] * 6 + g.trans_col[:, slot])
+    cells = np.flatnonzero(empty0.reshape(-1))
+    counts = np.array([(idx == c).sum() for c in cells])
+    assert counts.sum() == 12000
+    dof = len(cells) - 1
+    exp = 12000 / len(cells)
+    assert ((counts - exp) ** 2 / exp).sum() < dof + 6 * np.sqrt(2 * dof)
 
 
 def test_samplers_are_uniform_and_distinct():

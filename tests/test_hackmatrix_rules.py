@@ -241,3 +241,47 @@ def test_vmap_over_64_envs_equals_a_loop_and_same_key_same_episode():
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     other = one(keys[1])
     assert not np.array_equal(np.asarray(other[1][0]), np.asarray(again[1][0]))
+
+
+def test_hatching_fills_free_enemy_slots_like_one_at_a_time():
+    """``_tick_transmissions`` against a plain-Python loop that adds the hatching
+    transmissions one after another to the first free enemy slot."""
+    from jitrl.envs.hackmatrix.state import ENEMY_MAX_HP, MAX_ENEMIES, MAX_TRANSMISSIONS
+    rng = np.random.default_rng(4)
+    tick = jax.jit(rules._tick_transmissions)
+    for case in range(40):
+        e_alive = rng.uniform(size=MAX_ENEMIES) < rng.uniform(0, 1)
+        t_alive = rng.uniform(size=MAX_TRANSMISSIONS) < 0.7
+        turns = rng.integers(1, 3, MAX_TRANSMISSIONS)
+        g = game().replace(
+            enemy_alive=jnp.asarray(e_alive), enemy_type=jnp.asarray(rng.integers(0, 4, MAX_ENEMIES), jnp.int32),
+            enemy_hp=jnp.full((MAX_ENEMIES,), 1, jnp.int32), enemy_just_spawned=jnp.zeros((MAX_ENEMIES,), bool),
+            trans_alive=jnp.asarray(t_alive), trans_turns=jnp.asarray(turns, jnp.int32),
+            trans_type=jnp.asarray(rng.integers(0, 4, MAX_TRANSMISSIONS), jnp.int32),
+            trans_row=jnp.asarray(rng.integers(0, 6, MAX_TRANSMISSIONS), jnp.int32),
+            trans_col=jnp.asarray(rng.integers(0, 6, MAX_TRANSMISSIONS), jnp.int32),
+            trans_from_siphon=jnp.asarray(rng.uniform(size=MAX_TRANSMISSIONS) < 0.5))
+        ref = jax.tree_util.tree_map(lambda x: np.array(x), g)
+        for t in range(MAX_TRANSMISSIONS):
+            if not ref.trans_alive[t]:
+                continue
+            ref.trans_turns[t] -= 1
+            if ref.trans_turns[t] > 0:
+                continue
+            ref.trans_alive[t] = False
+            free = np.flatnonzero(~ref.enemy_alive)
+            if len(free) == 0:
+                continue
+            e = free[0]
+            ref.enemy_alive[e] = True
+            ref.enemy_type[e] = ref.trans_type[t]
+            ref.enemy_row[e], ref.enemy_col[e] = ref.trans_row[t], ref.trans_col[t]
+            ref.enemy_hp[e] = ENEMY_MAX_HP[ref.trans_type[t]]
+            ref.enemy_stunned[e] = False
+            ref.enemy_from_siphon[e] = ref.trans_from_siphon[t]
+            ref.enemy_just_spawned[e] = True
+        got = tick(g)
+        for name in ("enemy_alive", "enemy_type", "enemy_row", "enemy_col", "enemy_hp",
+                     "enemy_stunned", "enemy_from_siphon", "enemy_just_spawned", "trans_alive",
+                     "trans_turns"):
+            assert np.array_equal(np.asarray(getattr(got, name)), getattr(ref, name)), (case, name)

@@ -9,12 +9,20 @@
   when siphoned; program blocks spawn ``PROGRAM_SPAWN`` of their program. Each
   block is hidden as a question block with probability ``question_prob``.
 * Block layouts are re-drawn until every open cell is connected and every block
-  touches an open cell: ``NUM_CANDIDATES`` layouts are drawn in parallel and the
-  first valid one is used (the same distribution as drawing one after another
-  until one is valid). If all candidates fail (one layout fails with p ~ 0.5,
-  so all fail with ~0.5 ** 24 ~ 6e-8,
-  see tests), a layout drawn from ``FALLBACK_CELLS`` (any subset of which is
-  valid by construction) is used.
+  touches an open cell. Drawing and checking ~2 candidate layouts per stage
+  was half the cost of an env step (under ``vmap`` every env pays for a new
+  board at every step), so valid layouts come from a pool instead:
+  ``POOL_SIZE`` (65,536) layouts drawn once, at first use, by plain rejection
+  sampling in numpy (``build_layout_pool``: n uniform in 5..11, a uniform
+  n-subset of the 32 non-corner cells, kept only if valid; fixed seed
+  ``POOL_SEED``, so every process has the same pool). A stage takes a uniform
+  pool entry and applies a uniform one of the 8 symmetries of the square:
+  they map corners to corners and neighbours to neighbours, so validity and
+  the layout distribution are preserved (it is symmetric), and
+  ``8 * POOL_SIZE`` = 524,288 layouts can occur (fewer only where a layout is
+  itself symmetric). Everything else on the board (which blocks are data or
+  program, points, programs, question flags, resources, corner roles,
+  transmissions, the episode bonus) is drawn fresh at every stage.
 * Every open non-corner cell gets resources: 1 unit (45%), 2 (45%) or 3 (10%),
   credits or energy with equal odds.
 * Enemies and transmissions of the previous stage are gone; stage N starts with
@@ -24,6 +32,8 @@
   11 energy or 1 data siphon.
 """
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -36,49 +46,13 @@ from jitrl.envs.hackmatrix.state import (
 )
 
 MIN_BLOCKS, MAX_BLOCKS = 5, 11
-NUM_CANDIDATES = 24
+POOL_SIZE = 1 << 16
+POOL_SEED = 868
 
 _corner_np = np.zeros((GRID, GRID), bool)
 for _r, _c in CORNERS:
     _corner_np[_r, _c] = True
 CORNER_MASK = _corner_np
-
-# Rows 1, 3 and 4, columns 1-4: rows 0, 2 and 5 and columns 0 and 5 stay open and
-# connected, every open cell of rows 1, 3, 4 touches one of them, and every block
-# touches row 0, 2 or 5. So any subset of these 12 cells is a valid layout.
-_fb = np.zeros((GRID, GRID), bool)
-_fb[[1, 3, 4], 1:GRID - 1] = True
-FALLBACK_CELLS = _fb
-
-
-def reachable(open_: jax.Array, start) -> jax.Array:
-    """bool[H, W]: cells of ``open_`` 4-connected to ``start`` (bit-row flood fill,
-    ``H * W - 1`` fixed sweeps)."""
-    h, w = open_.shape
-    full = (1 << w) - 1
-    bits = jnp.left_shift(jnp.int32(1), jnp.arange(w, dtype=jnp.int32))
-    rows_open = jnp.sum(jnp.where(open_, bits, 0), axis=1).astype(jnp.int32)
-    x0 = jnp.sum(jnp.where(common.onehot_cell(start[0], start[1]) & open_, bits, 0),
-                 axis=1).astype(jnp.int32)
-    zero = jnp.zeros((1,), jnp.int32)
-
-    def sweep(x, _):
-        up = jnp.concatenate([x[1:], zero])
-        down = jnp.concatenate([zero, x[:-1]])
-        return (x | up | down | ((x << 1) & full) | (x >> 1)) & rows_open, None
-
-    x, _ = jax.lax.scan(sweep, x0, None, length=h * w - 1)
-    return ((x[:, None] >> jnp.arange(w)[None, :]) & 1) == 1
-
-
-def layout_valid(blocks: jax.Array) -> jax.Array:
-    """Every open cell connected to the others and every block touching an open cell.
-    (Corners are never blocks, so (0, 0) is open and serves as the flood start.)"""
-    open_ = ~blocks
-    conn = jnp.all(reachable(open_, (0, 0)) | blocks)
-    pad = jnp.pad(open_, 1, constant_values=False)
-    touches = pad[2:, 1:-1] | pad[:-2, 1:-1] | pad[1:-1, 2:] | pad[1:-1, :-2]
-    return conn & jnp.all(touches | ~blocks)
 
 
 # ------------------------------------------------------------ cheap sampling
@@ -127,23 +101,71 @@ def mask_to_board(mask) -> jax.Array:
     return on & ~jnp.asarray(CORNER_MASK)
 
 
+# ------------------------------------------------------------ layout pool
+def layout_valid_np(blocks: np.ndarray) -> np.ndarray:
+    """bool[M] for boards bool[M, 6, 6] (corners open): every open cell is
+    4-connected to (0, 0) and every block touches an open cell."""
+    open_ = ~blocks
+    reached = np.zeros_like(blocks)
+    reached[:, 0, 0] = True
+    while True:
+        grown = reached.copy()
+        grown[:, 1:] |= reached[:, :-1]
+        grown[:, :-1] |= reached[:, 1:]
+        grown[:, :, 1:] |= reached[:, :, :-1]
+        grown[:, :, :-1] |= reached[:, :, 1:]
+        grown &= open_
+        if np.array_equal(grown, reached):
+            break
+        reached = grown
+    conn = np.all(reached | blocks, axis=(1, 2))
+    pad = np.pad(open_, ((0, 0), (1, 1), (1, 1)))
+    touches = pad[:, 2:, 1:-1] | pad[:, :-2, 1:-1] | pad[:, 1:-1, 2:] | pad[:, 1:-1, :-2]
+    return conn & np.all(touches | ~blocks, axis=(1, 2))
+
+
+def build_layout_pool(size: int = POOL_SIZE, seed: int = POOL_SEED) -> np.ndarray:
+    """int32[size] valid layouts as non-corner bit masks (bit i = ``_NONCORNER[i]``),
+    by rejection sampling: n uniform in ``MIN_BLOCKS..MAX_BLOCKS``, then a
+    uniform n-subset of the 32 non-corner cells, kept when valid."""
+    rng = np.random.default_rng(seed)
+    kept = []
+    total = 0
+    while total < size:
+        m = 2 * size
+        n = rng.integers(MIN_BLOCKS, MAX_BLOCKS + 1, m)
+        rank = np.argsort(np.argsort(rng.random((m, N_NONCORNER)), axis=1), axis=1)
+        chosen = rank < n[:, None]
+        boards = np.zeros((m, GRID, GRID), bool)
+        boards[:, _NONCORNER[:, 0], _NONCORNER[:, 1]] = chosen
+        ok = layout_valid_np(boards)
+        bits = (chosen[ok].astype(np.uint64) << np.arange(N_NONCORNER, dtype=np.uint64)).sum(axis=1)
+        kept.append(bits.astype(np.uint32).view(np.int32))
+        total += int(ok.sum())
+    return np.concatenate(kept)[:size]
+
+
+@functools.lru_cache(maxsize=None)
+def layout_pool() -> np.ndarray:
+    """The env's pool (built once per process, ~0.5 s)."""
+    return build_layout_pool()
+
+
+def symmetry(board: jax.Array, s) -> jax.Array:
+    """Symmetry ``s`` (0-7) of the square: bit 0 flips rows, bit 1 flips
+    columns, bit 2 transposes (together the 8 elements of the dihedral group)."""
+    board = jnp.where((s & 1) == 1, board[::-1, :], board)
+    board = jnp.where((s & 2) == 2, board[:, ::-1], board)
+    return jnp.where((s & 4) == 4, board.T, board)
+
+
 def draw_layout(key) -> jax.Array:
-    """bool[H, W] block cells: first valid of ``NUM_CANDIDATES`` parallel draws
-    (each: n uniform in 5..11, then a uniform n-subset of the 32 non-corner
-    cells), else an n-subset of ``FALLBACK_CELLS``."""
-    words = MAX_BLOCKS // 2 + 1  # 6 words: 12 draws, 11 for Floyd + 1 for n
-    h = _halves(key, (NUM_CANDIDATES + 1) * words).reshape(2, NUM_CANDIDATES + 1, words)
-    h = jnp.concatenate([h[0], h[1]], axis=1)  # [C + 1, 12]
-    ns = MIN_BLOCKS + _below(h[:, -1], MAX_BLOCKS - MIN_BLOCKS + 1)
-    masks = jax.vmap(lambda hh, n: floyd_subset(hh, n, N_NONCORNER, MAX_BLOCKS))(h[:-1], ns[:-1])
-    cands = jax.vmap(mask_to_board)(masks)
-    valid = jax.vmap(layout_valid)(cands)
-    first = jnp.argmax(valid)
-    fb_cells = np.argwhere(FALLBACK_CELLS)
-    fb_mask = floyd_subset(h[-1], ns[-1], len(fb_cells), MAX_BLOCKS)
-    fb_on = ((fb_mask >> jnp.arange(len(fb_cells))) & 1) == 1
-    fallback = jnp.zeros((GRID, GRID), bool).at[fb_cells[:, 0], fb_cells[:, 1]].set(fb_on)
-    return jnp.where(jnp.any(valid), cands[first], fallback)
+    """bool[H, W] block cells: a uniform pool layout under a uniform symmetry."""
+    w = jax.random.bits(key, (), jnp.uint32)
+    idx = (w & (POOL_SIZE - 1)).astype(jnp.int32)
+    sym = (w >> 29).astype(jnp.int32)
+    mask = jnp.asarray(layout_pool())[idx]
+    return symmetry(mask_to_board(mask), sym)
 
 
 def ordered_sample(h, n, universe: int, allowed=None):
@@ -234,24 +256,48 @@ def new_stage(key, game: GameState, params: EnvParams) -> GameState:
     return place_transmissions(k_tr, game, game.stage, params.transmission_turns, False)
 
 
-def place_transmissions(key, game: GameState, count, turns, from_siphon,
-                        max_count: int = NUM_STAGES) -> GameState:
-    """Place ``count`` (traced, <= ``max_count``) transmissions of uniform random
-    type on distinct random empty cells (fewer if the board or the slots run out)."""
-    h = _halves(key, max_count)
+def random_ranks(key, allowed: jax.Array) -> jax.Array:
+    """int32[N]: a uniformly random ordering of the ``allowed`` entries (bool[N]):
+    entry j has rank r (0 first) among them; other entries get ranks too (ignore).
+    iid 31-bit priorities, ties broken by index (one [N, N] comparison, no scan)."""
+    n = allowed.shape[0]
+    prio = (jax.random.bits(key, (n,), jnp.uint32) >> 1).astype(jnp.int32)
+    idx = jnp.arange(n)
+    ahead = (prio[None, :] > prio[:, None]) | (
+        (prio[None, :] == prio[:, None]) & (idx[None, :] < idx[:, None]))
+    return jnp.sum(ahead & allowed[None, :], axis=1).astype(jnp.int32)
+
+
+def place_transmissions(key, game: GameState, count, turns, from_siphon) -> GameState:
+    """Place ``count`` (traced) transmissions of uniform random type on distinct
+    random empty cells (fewer if the board or the slots run out).
+
+    Same result as placing them one after another, each on a uniform empty cell
+    and in the first free slot: the cells are the first ``count`` of a uniform
+    random ordering of the empty cells, and the k-th goes to the k-th free slot.
+    ``from_siphon``: bool, or bool[MAX_TRANSMISSIONS] per placement (k-th entry
+    for the k-th transmission placed)."""
+    k_cells, k_types = jax.random.split(key)
     free = common.empty_cells(game).reshape(-1)
-    n = jnp.minimum(count, jnp.sum(free))
-    cells = ordered_sample(h[:max_count], n, GRID * GRID, free)
-    types = h[max_count:] & (NUM_ENEMY_TYPES - 1)  # low bits of independent draws
-
-    def body(g, i):
-        cell = jnp.maximum(cells[i], 0)
-        g = common.add_transmission(g, types[i], cell // GRID, cell % GRID, turns, from_siphon,
-                                    enabled=cells[i] >= 0)
-        return g, None
-
-    game, _ = jax.lax.scan(body, game, jnp.arange(max_count))
-    return game
+    rank = random_ranks(k_cells, free)
+    chosen = free & (rank < count)
+    slot_free = ~game.trans_alive
+    slot_rank = (jnp.cumsum(slot_free) - 1).astype(jnp.int32)
+    assign = chosen[None, :] & slot_free[:, None] & (rank[None, :] == slot_rank[:, None])  # [slot, cell]
+    write = jnp.any(assign, axis=1)
+    cell = jnp.argmax(assign, axis=1).astype(jnp.int32)
+    k = jnp.clip(slot_rank, 0, MAX_TRANSMISSIONS - 1)
+    types = (jax.random.bits(k_types, (MAX_TRANSMISSIONS,), jnp.uint32)
+             & (NUM_ENEMY_TYPES - 1)).astype(jnp.int32)
+    siph = jnp.broadcast_to(jnp.asarray(from_siphon, bool), (MAX_TRANSMISSIONS,))
+    return game.replace(
+        trans_alive=game.trans_alive | write,
+        trans_type=jnp.where(write, types[k], game.trans_type),
+        trans_row=jnp.where(write, cell // GRID, game.trans_row),
+        trans_col=jnp.where(write, cell % GRID, game.trans_col),
+        trans_turns=jnp.where(write, jnp.asarray(turns, jnp.int32), game.trans_turns),
+        trans_from_siphon=jnp.where(write, siph[k], game.trans_from_siphon),
+    )
 
 
 def initial_player(key, params: EnvParams) -> GameState:

@@ -66,7 +66,8 @@ from jitrl.envs.hackmatrix import bitboard as bb
 from jitrl.envs.hackmatrix import common, generation
 from jitrl.envs.hackmatrix.pathfinding import bfs_distances, choose_move_layers, first_reached
 from jitrl.envs.hackmatrix.state import (
-    ACTION_SIPHON, BLOCK_DATA, BLOCK_NONE, BLOCK_PROGRAM, CRYPTOG, DIRECTIONS, ENEMY_SPEED,
+    ACTION_SIPHON, BLOCK_DATA, BLOCK_NONE, BLOCK_PROGRAM, CRYPTOG, DIRECTIONS, ENEMY_MAX_HP,
+    ENEMY_SPEED,
     GLITCH, GRID, MAX_ENEMIES, MAX_HP, MAX_TRANSMISSIONS, NUM_PROGRAMS, NUM_STAGES,
     PROGRAM_OFFSET, WAIT, EnvParams, EnvState, GameState, clear_history, push_history,
 )
@@ -189,17 +190,31 @@ def siphon(game: GameState, params: EnvParams) -> GameState:
 
 # ------------------------------------------------------------------ enemy turn
 def _tick_transmissions(game: GameState) -> GameState:
+    """Transmissions tick; those at 0 become enemies (full HP, ``just_spawned``)
+    on their cells: the k-th hatching one (slot order) takes the k-th free
+    enemy slot, as adding them one after another to the first free slot would
+    (dropped when the slots run out)."""
     turns = jnp.where(game.trans_alive, game.trans_turns - 1, game.trans_turns)
     hatch = game.trans_alive & (turns <= 0)
-    game = game.replace(trans_turns=turns, trans_alive=game.trans_alive & ~hatch)
-
-    def body(g, i):
-        g = common.add_enemy(g, g.trans_type[i], g.trans_row[i], g.trans_col[i],
-                             g.trans_from_siphon[i], just_spawned=True, enabled=hatch[i])
-        return g, None
-
-    game, _ = jax.lax.scan(body, game, jnp.arange(MAX_TRANSMISSIONS))
-    return game
+    h_rank = jnp.cumsum(hatch) - 1
+    e_free = ~game.enemy_alive
+    e_rank = jnp.cumsum(e_free) - 1
+    assign = hatch[None, :] & e_free[:, None] & (h_rank[None, :] == e_rank[:, None])  # [enemy, trans]
+    write = jnp.any(assign, axis=1)
+    src = jnp.argmax(assign, axis=1)
+    etype = game.trans_type[src]
+    return game.replace(
+        trans_turns=turns,
+        trans_alive=game.trans_alive & ~hatch,
+        enemy_alive=game.enemy_alive | write,
+        enemy_type=jnp.where(write, etype, game.enemy_type),
+        enemy_row=jnp.where(write, game.trans_row[src], game.enemy_row),
+        enemy_col=jnp.where(write, game.trans_col[src], game.enemy_col),
+        enemy_hp=jnp.where(write, jnp.asarray(ENEMY_MAX_HP)[etype], game.enemy_hp),
+        enemy_stunned=jnp.where(write, False, game.enemy_stunned),
+        enemy_from_siphon=jnp.where(write, game.trans_from_siphon[src], game.enemy_from_siphon),
+        enemy_just_spawned=game.enemy_just_spawned | write,
+    )
 
 
 def _enemies_act(key, game: GameState) -> GameState:
@@ -261,7 +276,7 @@ def _enemies_act(key, game: GameState) -> GameState:
 
 
 def enemy_turn(key, game: GameState, params: EnvParams) -> GameState:
-    k_move, k_sched, k_siph = jax.random.split(key, 3)
+    k_move, k_sched = jax.random.split(key)
     game = game.replace(turn=game.turn + 1)
     game = _tick_transmissions(game)
     game = _enemies_act(k_move, game)
@@ -270,12 +285,11 @@ def enemy_turn(key, game: GameState, params: EnvParams) -> GameState:
     tts = jnp.where(counting, game.turns_to_spawn - 1, game.turns_to_spawn)
     due = counting & (tts <= 0)
     game = game.replace(turns_to_spawn=jnp.where(due, game.spawn_interval, tts))
-    game = generation.place_transmissions(k_sched, game, due.astype(jnp.int32),
-                                          params.transmission_turns, False, max_count=1)
-    # transmissions owed by siphons
-    game = generation.place_transmissions(k_siph, game, game.pending_siphon_spawns,
-                                          params.transmission_turns, True,
-                                          max_count=MAX_TRANSMISSIONS)
+    # the scheduled transmission first, then those owed by siphons (one placement)
+    first = due.astype(jnp.int32)
+    game = generation.place_transmissions(
+        k_sched, game, first + game.pending_siphon_spawns, params.transmission_turns,
+        jnp.arange(MAX_TRANSMISSIONS) >= first)
     return game.replace(
         pending_siphon_spawns=jnp.int32(0),
         enemy_stunned=jnp.zeros_like(game.enemy_stunned),
