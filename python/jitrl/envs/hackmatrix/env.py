@@ -19,12 +19,8 @@ import numpy as np
 from jitrl.envs.base import Environment
 from jitrl.envs.hackmatrix import generation, observation, rewards, rules
 from jitrl.envs.hackmatrix.state import (
-    ACTION_NAMES, NUM_ACTIONS, NUM_STAGES, EnvParams, EnvState, wrap_game,
+    ACTION_NAMES, NUM_ACTIONS, NUM_STAGES, EnvParams, EnvState, select_state, wrap_game,
 )
-
-
-def _select(pred, a, b):
-    return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
 class HackMatrix(Environment):
@@ -85,7 +81,7 @@ class HackMatrix(Environment):
         k_core, k_board = jax.random.split(key)
         after, needs_board, reward, terminated, truncated, info = self._core(
             k_core, state, action, params)
-        after = _select(needs_board, rules.advance_board(k_board, after, params), after)
+        after = select_state(needs_board, rules.advance_board(k_board, after, params), after)
         return self.get_obs(after), after, reward, terminated, truncated, info
 
     def step(self, key, state, action, params=None):
@@ -97,10 +93,10 @@ class HackMatrix(Environment):
         done = terminated | truncated
         final_obs = self.get_obs(after)
         # a new episode's stage-1 game without its board (initial_game = these + new_stage)
-        fresh = wrap_game(generation.initial_player(k_reset, params))
-        base = _select(done, fresh, after)
+        fresh = wrap_game(generation.initial_player(k_reset, params), history=after.history)
+        base = select_state(done, fresh, after)
         laid = rules.advance_board(k_board, base, params)
-        nxt = _select(done | needs_board, laid, after)
+        nxt = select_state(done | needs_board, laid, after)
         info = dict(info)
         info["final_obs"] = final_obs
         return (self.get_obs(nxt), nxt, jnp.asarray(reward, jnp.float32),

@@ -70,6 +70,7 @@ from jitrl.envs.hackmatrix.state import (
     ENEMY_SPEED,
     GLITCH, GRID, MAX_ENEMIES, MAX_HP, MAX_TRANSMISSIONS, NUM_PROGRAMS, NUM_STAGES,
     PROGRAM_OFFSET, WAIT, EnvParams, EnvState, GameState, clear_history, push_history,
+    select_state,
 )
 
 
@@ -348,27 +349,24 @@ def transition(key, state: EnvState, action, params: EnvParams) -> Tuple[EnvStat
     prog_idx = jnp.clip(action - PROGRAM_OFFSET, 0, NUM_PROGRAMS - 1)
     turn_ends = legal & (is_dir | is_siphon | (is_prog & (prog_idx == WAIT)))
 
-    pushed = push_history(state)
-    base = jax.tree_util.tree_map(lambda a, b: jnp.where(turn_ends, a, b), pushed, state)
+    game0 = state.game
+    g_dir, reached = player_direction(game0, jnp.clip(action, 0, 3))
+    g_siph = siphon(game0, params)
+    s_prog = _programs().apply_program(state, prog_idx, k_prog, params)
 
-    g_dir, reached = player_direction(base.game, jnp.clip(action, 0, 3))
-    g_siph = siphon(base.game, params)
-    s_prog = _programs().apply_program(base, prog_idx, k_prog, params)
-
-    def pick(a, b, c):
-        return jnp.where(is_dir, a, jnp.where(is_siphon, b, c))
-
-    after = s_prog.replace(game=jax.tree_util.tree_map(pick, g_dir, g_siph, s_prog.game))
-    after = after.replace(
-        siphons_used=after.siphons_used + is_siphon.astype(jnp.int32),
-        programs_used=jnp.where(is_prog, s_prog.programs_used, state.programs_used),
-        history=jax.tree_util.tree_map(lambda a, b: jnp.where(is_prog, a, b),
-                                       s_prog.history, base.history),
-        history_head=jnp.where(is_prog, s_prog.history_head, base.history_head),
-        history_count=jnp.where(is_prog, s_prog.history_count, base.history_count),
+    game = jax.tree_util.tree_map(
+        lambda a, b, c, z: jnp.where(legal, jnp.where(is_dir, a, jnp.where(is_siphon, b, c)), z),
+        g_dir, g_siph, s_prog.game, game0)
+    prog_used = legal & is_prog  # programs move the history only by UNDO (head, count)
+    after = state.replace(
+        game=game,
+        siphons_used=state.siphons_used + (legal & is_siphon).astype(jnp.int32),
+        programs_used=state.programs_used + prog_used.astype(jnp.int32),
+        history_head=jnp.where(prog_used, s_prog.history_head, state.history_head),
+        history_count=jnp.where(prog_used, s_prog.history_count, state.history_count),
     )
-    # illegal: nothing changes
-    after = jax.tree_util.tree_map(lambda a, b: jnp.where(legal, a, b), after, state)
+    # a turn-ending action pushes the game as it was before it
+    after = push_history(after, game0, turn_ends)
 
     stage_done = legal & is_dir & reached
     skip = after.game.step_skip_pending
@@ -386,7 +384,7 @@ def transition(key, state: EnvState, action, params: EnvParams) -> Tuple[EnvStat
     siphon_death = died & jnp.any(g.enemy_alive & g.enemy_from_siphon & adj)
 
     completed = complete_stage(after, params)
-    after = jax.tree_util.tree_map(lambda a, b: jnp.where(stage_done, a, b), completed, after)
+    after = select_state(stage_done, completed, after)
     after = after.replace(
         steps=state.steps + 1,
         last_action=action,

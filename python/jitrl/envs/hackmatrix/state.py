@@ -63,7 +63,9 @@ EnvState fields
 ``game`` (above); ``history`` (a ``GameState`` whose leaves have a leading
 ``HISTORY_LEN`` axis: ring buffer of snapshots), ``history_head`` (slot the
 next push writes), ``history_count`` (valid snapshots, 0..HISTORY_LEN; cleared
-at every stage change so UNDO never crosses a stage); ``steps`` (env steps this
+at every stage change so UNDO never crosses a stage; only the newest
+``history_count`` snapshots are meaningful: a stage change or an auto-reset
+keeps the stale ones, unreadable); ``steps`` (env steps this
 episode), ``programs_used``, ``siphons_used`` (counts), ``highest_stage``,
 ``stage_rewards_earned`` (sum of stage-completion rewards so far, for the death
 penalty), ``last_action`` (-1 before the first), ``won``, ``dead`` (how the
@@ -260,15 +262,31 @@ def empty_game() -> GameState:
     )
 
 
-def wrap_game(game: GameState) -> EnvState:
-    """A fresh episode state around ``game`` (empty history, zeroed accumulators)."""
-    history = jax.tree_util.tree_map(
-        lambda x: jnp.broadcast_to(x, (HISTORY_LEN,) + x.shape), game)
+def wrap_game(game: GameState, history: GameState = None) -> EnvState:
+    """A fresh episode state around ``game`` (empty history, zeroed accumulators).
+
+    ``history``: a ring buffer to reuse (an auto-reset passes the finished
+    episode's: with ``history_count`` 0 its snapshots are never read, and
+    reusing it saves building and selecting a new one); default: ``game``
+    broadcast to every slot."""
+    if history is None:
+        history = jax.tree_util.tree_map(
+            lambda x: jnp.broadcast_to(x, (HISTORY_LEN,) + x.shape), game)
     return EnvState(
         game=game, history=history, history_head=_i(), history_count=_i(), steps=_i(),
         programs_used=_i(), siphons_used=_i(), highest_stage=jnp.asarray(game.stage, jnp.int32),
         stage_rewards_earned=jnp.zeros((), jnp.float32), last_action=_i(-1), won=_b(), dead=_b(),
     )
+
+
+def select_state(pred, a: EnvState, b: EnvState) -> EnvState:
+    """``where(pred, a, b)`` on every field except the UNDO ring buffer, which
+    is taken from ``b``. For states that share their buffer (only
+    :func:`push_history` writes it): selecting four snapshots per env for
+    nothing was a large part of an env step."""
+    strip = lambda s: s.replace(history=None)
+    out = jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y), strip(a), strip(b))
+    return out.replace(history=b.history)
 
 
 # ---------------------------------------------------------------- UNDO history
@@ -281,18 +299,25 @@ def restore(state: EnvState, snap: GameState) -> EnvState:
     return state.replace(game=snap)
 
 
-def push_history(state: EnvState) -> EnvState:
-    """Push the current game onto the ring buffer (oldest dropped when full).
+def push_history(state: EnvState, snap: GameState = None, cond=True) -> EnvState:
+    """Push ``snap`` (default: the current game) onto the ring buffer (oldest
+    dropped when full) where ``cond`` holds; otherwise nothing changes.
 
-    The rules call this at the start of every turn-ending action.
-    """
+    The rules push the game as it was before every turn-ending action. The
+    write is a select against a one-hot slot mask (cheaper under ``vmap`` than
+    a scatter, and no copy of the buffer is selected afterwards)."""
+    snap = state.game if snap is None else snap
+    cond = jnp.asarray(cond, bool)
     head = state.history_head
+    slot = (jnp.arange(HISTORY_LEN) == head) & cond
     history = jax.tree_util.tree_map(
-        lambda h, g: jax.lax.dynamic_update_index_in_dim(h, g, head, 0), state.history, state.game)
+        lambda h, g: jnp.where(slot.reshape((HISTORY_LEN,) + (1,) * g.ndim), g[None], h),
+        state.history, snap)
     return state.replace(
         history=history,
-        history_head=(head + 1) % HISTORY_LEN,
-        history_count=jnp.minimum(state.history_count + 1, HISTORY_LEN),
+        history_head=jnp.where(cond, (head + 1) % HISTORY_LEN, head),
+        history_count=jnp.where(cond, jnp.minimum(state.history_count + 1, HISTORY_LEN),
+                                state.history_count),
     )
 
 
