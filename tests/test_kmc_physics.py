@@ -11,7 +11,7 @@ from scipy import stats
 import jitrl
 from jitrl.envs.kmc import physics, sampling
 from jitrl.envs.kmc.state import EnvParams
-from jitrl.ppo import distributions
+from jitrl.ppo import acting, distributions
 
 from kmc_reference import KB, event_log_rates, log_sum, random_state
 
@@ -138,7 +138,11 @@ def test_event_frequencies_chi_square():
     fused_draws = np.asarray(jax.jit(distributions.sample)(jax.random.PRNGKey(7), logits))
     # the env's two-level BKL sampler (cached per-column sums) must draw the same law
     bkl_draws = np.asarray(jax.jit(jax.vmap(sampling.sample_physical, in_axes=(0, None)))(jax.random.split(jax.random.PRNGKey(8), n), s))
-    for acts in (fused_draws, bkl_draws):
+    # the env API's sampler (what bench.py uses for the neutral policy)
+    env_draws = np.asarray(
+        jax.jit(jax.vmap(env.sample_physical, in_axes=(0, None, None)))(jax.random.split(jax.random.PRNGKey(9), n), s, p)
+    )
+    for acts in (fused_draws, bkl_draws, env_draws):
         counts = np.bincount(acts, minlength=q.shape[0])
         assert counts[q == 0].sum() == 0
         exp = n * q
@@ -222,3 +226,34 @@ def test_no_nan_inf_at_180K_with_2p5_eV_barriers():
 
     _, ok = jax.jit(lambda st: jax.lax.scan(body, st, jax.random.split(jax.random.PRNGKey(1), 300)))(s)
     assert bool(np.all(np.asarray(ok)))
+
+
+def test_env_sampler_agrees_in_law_with_fused_neutral_sampler():
+    """Two-sample chi-square homogeneity test (no reference law used): the env's
+    sample_physical and the trainer's fused sampler with all policy logits equal
+    draw the same distribution over events. Cells with >= 5 expected counts in
+    both samples, the rest pooled; reject at p < 1e-4."""
+    p = EnvParams(temperature=700.0)  # warm enough that many events share the probability
+    env, _ = jitrl.make("kmc-tio2", lattice_size=(3, 5, 4))
+    rng = np.random.default_rng(11)
+    hs, sp = random_state(rng, 3, 5, 4, fill=0.6)
+    s = _state(env, p, hs, sp)
+    n = 100_000
+    na = env.num_actions(p)
+    logits = jnp.broadcast_to(acting.final_logits(env, jnp.zeros(na), env.log_rates(s, p)), (n, na))
+    a = np.bincount(np.asarray(jax.jit(distributions.sample)(jax.random.PRNGKey(12), logits)), minlength=na)
+    b = np.bincount(
+        np.asarray(jax.jit(jax.vmap(env.sample_physical, in_axes=(0, None, None)))(jax.random.split(jax.random.PRNGKey(13), n), s, p)),
+        minlength=na,
+    )
+    mask = np.asarray(env.action_mask(s, p))
+    assert a[~mask].sum() == 0 and b[~mask].sum() == 0
+    exp_each = (a + b) / 2.0  # equal sample sizes: expected count of each sample in a cell
+    big = exp_each >= 5
+    assert big.sum() >= 10
+    oa = np.append(a[big], a[~big].sum())
+    ob = np.append(b[big], b[~big].sum())
+    e = (oa + ob) / 2.0
+    keep = e > 0
+    chi2 = float((((oa - e) ** 2 + (ob - e) ** 2)[keep] / e[keep]).sum())
+    assert chi2 < stats.chi2.ppf(1 - 1e-4, keep.sum() - 1), chi2

@@ -19,6 +19,9 @@ Conventions (shared by the trainer):
   event choice is reweighted by physical rates (the KMC env) return log-rates
   with ``-inf`` where infeasible; the trainer then samples from the fused
   distribution ``softmax(policy_logits + log_rates)``.
+* ``sample_physical(key, state, params) -> int32`` or ``None``: a rate env's
+  own exact sampler of ``Gamma_a / Z`` (the neutral policy's law); benchmarks
+  use it where available.
 * ``metric_keys``: scalar ``info`` entries the trainer averages into its
   per-update metrics (documented by each env).
 * ``default_network``: name of the network (see ``jitrl.networks``) that suits
@@ -75,6 +78,14 @@ class Environment:
         return jnp.ones((self.num_actions(params),), dtype=bool)
 
     def log_rates(self, state: Any, params: Any = None) -> Optional[chex.Array]:
+        return None
+
+    def sample_physical(self, key: chex.PRNGKey, state: Any, params: Any = None) -> Optional[chex.Array]:
+        """One int32 action drawn from the env's own exact physical law (rate envs:
+        probability ``Gamma_a / Z``, plain BKL KMC), or ``None`` when the env has no
+        such sampler (the default). For a rate env this is the same law as the
+        trainer's fused proposal under a neutral policy (all policy logits equal),
+        usually much cheaper than building the dense ``[num_actions]`` logits."""
         return None
 
     def rate_reward(self, ess_ratio: chex.Array, params: Any) -> Tuple[chex.Array, Info]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from jitrl.envs.base import Environment
 from jitrl.envs.kmc import constants as C
-from jitrl.envs.kmc import observation, physics, render, rewards
+from jitrl.envs.kmc import observation, physics, render, rewards, sampling
 from jitrl.envs.kmc.state import EnvParams, EnvState, empty_state
 
 #: ``rate_update="auto"`` picks the local refresh: measured faster than a full
@@ -191,6 +191,11 @@ class KMCTiO2(Environment):
 
     def action_mask(self, state: EnvState, params: Any = None) -> jax.Array:
         return jnp.isfinite(state.log_rates.reshape(-1))
+
+    def sample_physical(self, key: chex.PRNGKey, state: EnvState, params: Any = None) -> jax.Array:
+        """Plain BKL: one action with probability ``Gamma_a / Z`` (the neutral
+        policy's law) from the cached per-column sums, O(nx ny + 7)."""
+        return sampling.sample_physical(key, state)
 
     def rate_reward(self, ess_ratio: jax.Array, params: EnvParams):
         return rewards.ess_reward(ess_ratio, params)
