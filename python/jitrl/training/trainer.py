@@ -127,7 +127,10 @@ class Trainer:
     # -- building blocks ---------------------------------------------------------------
     def init_state(self) -> RunnerState:
         keys = jax.random.split(jax.random.PRNGKey(self.cfg.run.seed), self.num_seeds)
-        rs = jax.jit(jax.vmap(self.program.init))(keys, self.hparams)
+        # lax.map, not vmap: a vmapped init batches the orthogonal initialiser's QR
+        # factorisations, and jaxlib's batched LAPACK QR (ParallelBatchMap) deadlocked
+        # the CPU thread pool at random (gdb: workers parked in lapack_sgeqrf_ffi).
+        rs = jax.jit(lambda k, h: jax.lax.map(lambda a: self.program.init(*a), (k, h)))(keys, self.hparams)
         if self.initial_params is not None:
             params = jax.tree_util.tree_map(
                 lambda p, q: jnp.broadcast_to(jnp.asarray(q, p.dtype), p.shape), rs.params, self.initial_params
