@@ -4,6 +4,7 @@ Two cases per env and batch size, each in its own subprocess so that peak
 memory is the case's own:
 
 * ``env``: the env alone -- ``num_steps`` vmapped steps in one ``lax.scan``,
+  observations encoded (training pays for them; ``--no-obs`` leaves them out),
   actions drawn uniformly among legal ones (a rate env: from its physical
   rates, i.e. the neutral policy, so KMC "events/s" are plain BKL events;
   drawn by the env's own ``sample_physical`` where it has one, which is the
@@ -48,7 +49,8 @@ def _env_kwargs(args: Dict[str, Any]) -> Dict[str, Any]:
     return kw
 
 
-def bench_env(env_name: str, num_envs: int, num_steps: int, repeats: int, env_kwargs: Dict[str, Any]) -> Dict[str, Any]:
+def bench_env(env_name: str, num_envs: int, num_steps: int, repeats: int, env_kwargs: Dict[str, Any],
+              with_obs: bool = True) -> Dict[str, Any]:
     import jax
     import jax.numpy as jnp
 
@@ -72,10 +74,13 @@ def bench_env(env_name: str, num_envs: int, num_steps: int, repeats: int, env_kw
             bias = acting.action_bias(env, state, params)
             logits = acting.final_logits(env, jnp.zeros(bias.shape, jnp.float32), bias)
             action = distributions.sample(k_act, logits)
-        _, state, reward, term, trunc, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
+        obs, state, reward, term, trunc, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
             jax.random.split(k_env, num_envs), state, action, params
         )
-        return (state, key), jnp.sum(reward) + jnp.sum(term) + jnp.sum(trunc)
+        out = jnp.sum(reward) + jnp.sum(term) + jnp.sum(trunc)
+        if with_obs:  # consume the observation so XLA cannot drop its encoding
+            out = out + jnp.sum(obs)
+        return (state, key), out
 
     def run(state, key):
         (state, key), out = jax.lax.scan(rollout, (state, key), None, length=num_steps)
@@ -143,7 +148,10 @@ def run_case(args: Dict[str, Any]) -> Dict[str, Any]:
 
     kw = _env_kwargs(args)
     if args["case"] == "env":
-        out = bench_env(args["env"], args["num_envs"], args["num_steps"], args["repeats"], kw)
+        out = bench_env(args["env"], args["num_envs"], args["num_steps"], args["repeats"], kw,
+                        with_obs=args.get("with_obs", True))
+        if not args.get("with_obs", True):
+            out["config"] = (out.get("config", "") + " no obs").strip()
     else:
         out = bench_train(args["env"], args["num_envs"], args["num_steps"], args["train_repeats"], kw,
                           args.get("flags", {}))
@@ -207,6 +215,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--num-minibatches", help="override (else auto-scaled)")
     p.add_argument("--no-auto-scale", action="store_true")
     p.add_argument("--network", help="network kind override")
+    p.add_argument("--no-obs", action="store_true",
+                   help="env case: don't encode observations (pure simulation speed, e.g. KMC events/s)")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per case")
     p.add_argument("--json", help="also write the rows to this file")
     a = p.parse_args(argv)
@@ -224,7 +234,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         for n in [int(x) for x in a.num_envs.split(",")]:
             for case in a.cases.split(","):
                 args = {"case": case, "env": a.env, "num_envs": n, "num_steps": a.num_steps, "lattice": lattice,
-                        "repeats": a.repeats, "train_repeats": a.train_repeats, "flags": flags}
+                        "repeats": a.repeats, "train_repeats": a.train_repeats, "flags": flags,
+                        "with_obs": not a.no_obs}
                 row = _subprocess_case(args, a.timeout)
                 rows.append(row)
                 print(format_table([row]).splitlines()[2], flush=True)
