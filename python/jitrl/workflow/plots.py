@@ -41,10 +41,11 @@ def sweep_curves(variants: Sequence[Any], path: str) -> Optional[str]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 mean, lo, hi = np.nanmean(m, 1), np.nanmin(m, 1), np.nanmax(m, 1)
-        (line,) = axes[0].plot(x, mean, label=f"{v.name} ({v.seeds} seeds)")
+        mk = "o" if len(x) < 30 else None  # a short smoke sweep may log only once
+        (line,) = axes[0].plot(x, mean, marker=mk, label=f"{v.name} ({v.seeds} seeds)")
         axes[0].fill_between(x, lo, hi, color=line.get_color(), alpha=0.2)
-        axes[1].plot(x, _arr(v.kl_curve), color=line.get_color(), label=v.name)
-        axes[2].plot(x, _arr(v.entropy_curve), color=line.get_color(), label=v.name)
+        axes[1].plot(x, _arr(v.kl_curve), color=line.get_color(), marker=mk, label=v.name)
+        axes[2].plot(x, _arr(v.entropy_curve), color=line.get_color(), marker=mk, label=v.name)
     for ax, t in zip(axes, ("mean episode return (band: min-max over seeds)", "approx KL", "entropy")):
         ax.set_title(t)
         ax.set_xlabel("env steps per seed")
@@ -100,8 +101,9 @@ def comparison(runs: Sequence[Mapping[str, Any]], metrics: Sequence[str], path: 
         wall = np.array([r.get("elapsed_s", np.nan) for r in recs])
         for i, m in enumerate(metrics):
             y = _arr(r.get(m) for r in recs)
-            axes[i, 0].plot(steps, y, label=run["name"])
-            axes[i, 1].plot(wall, y, label=run["name"])
+            mk = "." if len(steps) < 30 else None
+            axes[i, 0].plot(steps, y, marker=mk, label=run["name"])
+            axes[i, 1].plot(wall, y, marker=mk, label=run["name"])
     for i, m in enumerate(metrics):
         axes[i, 0].set_ylabel(m)
         axes[i, 0].set_xlabel("env steps per seed")
