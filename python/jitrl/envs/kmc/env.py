@@ -20,7 +20,8 @@ import numpy as np
 from jitrl.envs.base import Environment
 from jitrl.envs.kmc import constants as C
 from jitrl.envs.kmc import observation, physics, render, rewards, sampling
-from jitrl.envs.kmc.state import EnvParams, EnvState, empty_state
+from jitrl.envs.kmc import state as state_mod
+from jitrl.envs.kmc.state import EnvParams, EnvState
 
 #: ``rate_update="auto"`` picks the local refresh: measured faster than a full
 #: recompute at every size from 8x8x5 up (see PARAMETERS.md).
@@ -92,6 +93,10 @@ class KMCTiO2(Environment):
             )
         if deposition_rate is not None and not float(deposition_rate) > 0:
             raise ValueError(f"deposition_rate: must be > 0, got {deposition_rate}")
+        if 2 * nx * ny * nz * nz >= 2**31:
+            raise ValueError(
+                f"lattice_size {size}: the exact int32 running sums of h and h^2 need 2 nx ny nz^2 < 2^31"
+            )
         self.lattice_size = size
         self.deposition_rate = None if deposition_rate is None else float(deposition_rate)
         if rate_update == "auto":
@@ -115,12 +120,32 @@ class KMCTiO2(Environment):
         return (nx, ny, observation.NUM_FEATURES)
 
     # ---- dynamics ---------------------------------------------------------
+    def _state(self, h: jax.Array, obits: jax.Array, params: EnvParams) -> EnvState:
+        """A consistent state for the packed lattice (cached column sums, log Z,
+        running sums, atom counts; time and step 0)."""
+        nx, ny, nz = self.lattice_size
+        col_rates = physics.full_col_log_rates(h, obits, params, nz)
+        n_o = jnp.sum(state_mod.num_o_sites(obits)).astype(jnp.int32)
+        n_atoms = jnp.sum(h).astype(jnp.int32)
+        return EnvState(
+            heights=h,
+            obits=obits,
+            col_log_rates=col_rates,
+            log_z=physics.log_total_rate(col_rates),
+            sum_h=n_atoms,
+            sum_h2=jnp.sum(h * h).astype(jnp.int32),
+            n_ti=n_atoms - n_o,
+            n_o=n_o,
+            n_deposited=n_atoms,
+            time=jnp.zeros((), jnp.float32),
+            step=jnp.zeros((), jnp.int32),
+            nz=nz,
+        )
+
     def _initial_state(self, params: EnvParams) -> EnvState:
         nx, ny, nz = self.lattice_size
-        h = jnp.zeros((nx, ny), jnp.int32)
-        sp = jnp.zeros((nx, ny, nz), jnp.int8)
-        rates, _, _, _ = physics.full_log_rates(h, sp, params)
-        return empty_state(nx, ny, nz, rates)
+        w = state_mod.num_bit_words(nz)
+        return self._state(jnp.zeros((nx, ny), jnp.int32), jnp.zeros((w, nx, ny), jnp.int32), params)
 
     def state_from_lattice(self, heights: Any, species: Any, params: EnvParams) -> EnvState:
         """A consistent state (cached rates, atom counts; time and step 0) for a
@@ -129,50 +154,51 @@ class KMCTiO2(Environment):
         sp = jnp.asarray(species, jnp.int8)
         chex.assert_shape(sp, self.lattice_size)
         chex.assert_shape(h, self.lattice_size[:2])
-        rates, _, _, _ = physics.full_log_rates(h, sp, params)
-        nx, ny, nz = self.lattice_size
-        return empty_state(nx, ny, nz, rates).replace(
-            heights=h,
-            species=sp,
-            n_ti=jnp.sum(sp == C.TI).astype(jnp.int32),
-            n_o=jnp.sum(sp == C.O).astype(jnp.int32),
-            n_deposited=jnp.sum(sp > 0).astype(jnp.int32),
-        )
+        return self._state(h, state_mod.pack_o_bits(h, sp), params)
 
     def reset_env(self, key: chex.PRNGKey, params: EnvParams) -> Tuple[jax.Array, EnvState]:
         state = self._initial_state(params)  # a bare substrate: deterministic
         return self.get_obs(state, params), state
 
-    def step_env(self, key: chex.PRNGKey, state: EnvState, action: jax.Array, params: EnvParams):
+    def _transition(self, key: chex.PRNGKey, state: EnvState, action: jax.Array, params: EnvParams):
+        """The raw event: (new state, reward, terminated, truncated, info) without the observation."""
         nx, ny, nz = self.lattice_size
-        flat = state.log_rates.reshape(-1)
-        chex.assert_shape(flat, (nx * ny * C.NUM_EVENTS,))
+        n_act = nx * ny * C.NUM_EVENTS
+        chex.assert_shape(state.col_log_rates, (nx, ny))
         action = jnp.asarray(action, jnp.int32)
-        valid = jnp.isfinite(flat[jnp.clip(action, 0, flat.shape[0] - 1)]) & (action >= 0) & (action < flat.shape[0])
-        log_z = physics.log_total_rate(state.col_log_rates)
+        in_range = (action >= 0) & (action < n_act)
+        ci, cj, ev = physics.decode_action(jnp.clip(action, 0, n_act - 1), ny)
+        src_rates = physics.site_log_rates(state.heights, state.obits, ci, cj, params, nz)
+        valid = in_range & jnp.isfinite(src_rates[ev])
+        log_z = state.log_z
         dt = physics.residence_time(key, log_z)
-        heights, species, d_ti, d_o, dep, ci, cj, ti, tj = physics.apply_event(
-            state.heights, state.species, action, valid
+        heights, obits, d_ti, d_o, dep, removes, adds, ci, cj, ti, tj, hs, ht = physics.apply_event(
+            state.heights, state.obits, jnp.clip(action, 0, n_act - 1), valid
         )
         if self.rate_update == "local":
-            rates, col_rates = physics.local_update(
-                state.log_rates, state.col_log_rates, heights, species, ci, cj, ti, tj, params
-            )
+            col_rates = physics.local_update(state.col_log_rates, heights, obits, ci, cj, ti, tj, params, nz)
         else:
-            rates, _, _, _ = physics.full_log_rates(heights, species, params)
-            col_rates = jax.nn.logsumexp(rates, axis=-1)
+            col_rates = physics.full_col_log_rates(heights, obits, params, nz)
+        # exact integer running sums: the source loses an atom at height hs, the target
+        # gains one on top of height ht (read before the event)
+        rm = removes.astype(jnp.int32)
+        ad = adds.astype(jnp.int32)
+        sum_h = state.sum_h - rm + ad
+        sum_h2 = state.sum_h2 - rm * (2 * hs - 1) + ad * (2 * ht + 1)
         new = state.replace(
             heights=heights,
-            species=species,
-            log_rates=rates,
+            obits=obits,
             col_log_rates=col_rates,
+            log_z=physics.log_total_rate(col_rates),
+            sum_h=sum_h,
+            sum_h2=sum_h2,
             n_ti=state.n_ti + d_ti,
             n_o=state.n_o + d_o,
             n_deposited=state.n_deposited + dep,
             time=jnp.minimum(state.time + dt, physics.MAX_DT).astype(jnp.float32),
             step=state.step + 1,
         )
-        terminated = jnp.all(heights >= nz)
+        terminated = sum_h >= nx * ny * nz  # every column full
         truncated = jnp.logical_and(new.step >= params.max_steps, jnp.logical_not(terminated))
         reward, info = rewards.step_reward(new, params)
         info.update(
@@ -183,19 +209,47 @@ class KMCTiO2(Environment):
             n_deposited=new.n_deposited.astype(jnp.float32),
             invalid_action=jnp.logical_not(valid).astype(jnp.float32),
         )
+        return new, reward, terminated, truncated, info
+
+    def step_env(self, key: chex.PRNGKey, state: EnvState, action: jax.Array, params: EnvParams):
+        new, reward, terminated, truncated, info = self._transition(key, state, action, params)
         return self.get_obs(new, params), new, reward, terminated, truncated, info
+
+    def step(self, key: chex.PRNGKey, state: EnvState, action: jax.Array, params: Any = None):
+        """Auto-reset step (same contract as ``Environment.step``), specialised: the
+        reset state is the constant bare substrate, so it is built once from the
+        params (not per env when they are shared) and selected per array with the
+        scalar ``done``; the pre-reset observation is computed once."""
+        if params is None:
+            params = self.default_params
+        key_step, _ = jax.random.split(key)
+        new, reward, terminated, truncated, info = self._transition(key_step, state, action, params)
+        done = jnp.logical_or(terminated, truncated)
+        obs_st = self.get_obs(new, params)
+        obs_re, state_re = self.reset_env(key, params)
+        state = jax.tree_util.tree_map(lambda r, s: jnp.where(done, r, s), state_re, new)
+        obs = jnp.where(done, obs_re, obs_st)
+        info = dict(info)
+        info["final_obs"] = obs_st
+        return obs, state, jnp.asarray(reward, jnp.float32), jnp.asarray(terminated, bool), jnp.asarray(truncated, bool), info
 
     # ---- rate interface ------------------------------------------------------
     def log_rates(self, state: EnvState, params: Any = None) -> jax.Array:
-        return state.log_rates.reshape(-1)
+        """All ``nx * ny * 7`` log-rates, computed from the packed lattice (rolls,
+        O(7 nx ny) without exps; the per-event values are not cached)."""
+        if params is None:
+            params = self.default_params
+        return physics.full_log_rates(state.heights, state.obits, params, self.lattice_size[2])[0].reshape(-1)
 
     def action_mask(self, state: EnvState, params: Any = None) -> jax.Array:
-        return jnp.isfinite(state.log_rates.reshape(-1))
+        return jnp.isfinite(self.log_rates(state, params))
 
     def sample_physical(self, key: chex.PRNGKey, state: EnvState, params: Any = None) -> jax.Array:
         """Plain BKL: one action with probability ``Gamma_a / Z`` (the neutral
         policy's law) from the cached per-column sums, O(nx ny + 7)."""
-        return sampling.sample_physical(key, state)
+        if params is None:
+            params = self.default_params
+        return sampling.sample_physical(key, state, params)
 
     def rate_reward(self, ess_ratio: jax.Array, params: EnvParams):
         return rewards.ess_reward(ess_ratio, params)

@@ -36,25 +36,22 @@ def normalised_log_rates(log_rates: jax.Array) -> jax.Array:
 
 def observe(state: EnvState, params: EnvParams) -> jax.Array:
     h = state.heights
-    nx, ny, nz = state.species.shape
-    nb_h = [physics._neighbour(h, k) for k in range(4)]
-    nb_sp = [physics._neighbour(state.species, k) for k in range(4)]
-    top = physics.level_species(h, state.species)
-    nb_level = [physics.level_species(h, s) for s in nb_sp]
-    n_ti = sum((s == C.TI).astype(jnp.float32) for s in nb_level)
-    n_o = sum((s == C.O).astype(jnp.float32) for s in nb_level)
+    nx, ny = h.shape
+    nz = state.nz
+    nb_h = [physics.neighbour(h, k) for k in range(4)]
+    log_rates, top, n_ti, n_o = physics.full_log_rates(h, state.obits, params, nz)
     hf = h.astype(jnp.float32)
     diffs = [jnp.clip((n.astype(jnp.float32) - hf) / 4.0, -1.0, 1.0) for n in nb_h]
     onehot = [(top == s).astype(jnp.float32) for s in (C.EMPTY, C.TI, C.O)]
     rel = jnp.clip((hf - jnp.mean(hf)) / 4.0, -2.0, 2.0)
     fill = hf / nz
-    rates = normalised_log_rates(state.log_rates)
-    log_z = physics.log_total_rate(state.col_log_rates)
-    cov = rewards.coverage(h, nz)
+    rates = normalised_log_rates(log_rates)
+    log_z = state.log_z
+    cov = state.sum_h.astype(jnp.float32) / (nx * ny * nz)
     tscale = jnp.clip((log_z - jnp.log(float(nx * ny))) / (10.0 * LN10), -3.0, 3.0)
     ratio = jnp.clip((rewards.o_ti_ratio(state.n_ti, state.n_o) - params.target_o_ti) / 2.0, -1.0, 1.0)
     progress = state.step.astype(jnp.float32) / jnp.asarray(params.max_steps, jnp.float32)
     glob = [jnp.full((nx, ny), g, jnp.float32) for g in (cov, tscale, ratio, progress)]
-    local = jnp.stack(diffs + onehot + [n_ti / 4.0, n_o / 4.0, rel, fill], axis=-1)
+    local = jnp.stack(diffs + onehot + [n_ti.astype(jnp.float32) / 4.0, n_o.astype(jnp.float32) / 4.0, rel, fill], axis=-1)
     obs = jnp.concatenate([local, rates, jnp.stack(glob, axis=-1)], axis=-1)
     return obs.astype(jnp.float32)

@@ -27,24 +27,31 @@ import jax.numpy as jnp
 from jitrl.envs.kmc.state import EnvParams, EnvState
 
 
-def roughness(heights: jax.Array) -> jax.Array:
-    h = heights.astype(jnp.float32)
-    return jnp.sqrt(jnp.mean(jnp.square(h - jnp.mean(h))))
-
-
-def coverage(heights: jax.Array, nz: int) -> jax.Array:
-    return jnp.mean(heights.astype(jnp.float32)) / nz
-
-
 def o_ti_ratio(n_ti: jax.Array, n_o: jax.Array) -> jax.Array:
     return n_o.astype(jnp.float32) / jnp.maximum(n_ti, 1).astype(jnp.float32)
 
 
+def roughness_from_sums(sum_h: jax.Array, sum_h2: jax.Array, n: int) -> jax.Array:
+    """``roughness`` from the exact integer running sums S1 = sum h, S2 = sum h^2
+    over ``n`` columns, O(1). With m = S1 // n and r = S1 - m n (0 <= r < n),
+    Q = sum (h - m)^2 = S2 - 2 m S1 + n m^2 is an exact small integer and the
+    population variance is Q / n - (r / n)^2: no cancellation between two large
+    float32 numbers (needs 2 n nz^2 < 2^31, checked by the env)."""
+    m = sum_h // n
+    r = (sum_h - m * n).astype(jnp.float32)
+    q = (sum_h2 - 2 * m * sum_h + n * m * m).astype(jnp.float32)
+    var = q / n - jnp.square(r / n)
+    return jnp.sqrt(jnp.maximum(var, 0.0))
+
+
 def morphology(state: EnvState) -> Dict[str, jax.Array]:
-    nz = state.species.shape[-1]
+    """O(1): from the state's exact running sums of h and h^2 (equal to the
+    definitions above up to float32 rounding; tests/test_kmc_incremental.py)."""
+    nx, ny = state.heights.shape[-2:]
+    n = nx * ny
     return {
-        "roughness": roughness(state.heights),
-        "coverage": coverage(state.heights, nz),
+        "roughness": roughness_from_sums(state.sum_h, state.sum_h2, n),
+        "coverage": state.sum_h.astype(jnp.float32) / (n * state.nz),
         "o_ti_ratio": o_ti_ratio(state.n_ti, state.n_o),
     }
 

@@ -50,28 +50,54 @@ class EnvParams:
     max_steps: int = C.MAX_STEPS
 
 
+def num_bit_words(nz: int) -> int:
+    """int32 words of O bits per column (one bit per film site)."""
+    return (nz + 31) // 32
+
+
 @struct.dataclass
 class EnvState:
+    """One lattice, packed: ``heights[i, j]``; bit ``b`` of ``obits[w, i, j]`` is 1
+    iff film site ``32 w + b`` of column (i, j) holds O (an occupied site with
+    bit 0 holds Ti; bits at or above the height are 0). ``species`` is a view
+    computed from them."""
+
     heights: jax.Array  # int32[nx, ny] film atoms per column (substrate not counted)
-    species: jax.Array  # int8[nx, ny, nz] EMPTY / TI / O per film site
-    log_rates: jax.Array  # float32[nx, ny, NUM_EVENTS] cached log Gamma (-inf = infeasible)
-    col_log_rates: jax.Array  # float32[nx, ny] cached logsumexp of each column's log_rates
+    obits: jax.Array  # int32[W, nx, ny] O bit per film site, W = ceil(nz / 32) words
+    col_log_rates: jax.Array  # float32[nx, ny] cached logsumexp of each column's 7 event log-rates
+    log_z: jax.Array  # float32 cached log Z = logsumexp(col_log_rates) of this state
+    sum_h: jax.Array  # int32 running sum of the heights (exact)
+    sum_h2: jax.Array  # int32 running sum of the squared heights (exact)
     n_ti: jax.Array  # int32 Ti atoms in the film
     n_o: jax.Array  # int32 O atoms in the film
     n_deposited: jax.Array  # int32 deposition events so far (desorbed atoms stay counted)
     time: jax.Array  # float32 simulated time in seconds
     step: jax.Array  # int32 events so far in this episode
+    nz: int = struct.field(pytree_node=False, default=0)  # static: film sites per column
+
+    @property
+    def species(self) -> jax.Array:
+        """int8[..., nx, ny, nz] ``EMPTY`` / ``TI`` / ``O`` per film site (unpacked view)."""
+        h = self.heights
+        levels = []
+        for k in range(self.nz):
+            bit = jnp.right_shift(self.obits[..., k // 32, :, :], k % 32) & 1
+            levels.append(jnp.where(k < h, 1 + bit, 0))
+        return jnp.stack(levels, axis=-1).astype(jnp.int8)
 
 
-def empty_state(nx: int, ny: int, nz: int, log_rates: jax.Array) -> EnvState:
-    return EnvState(
-        heights=jnp.zeros((nx, ny), jnp.int32),
-        species=jnp.zeros((nx, ny, nz), jnp.int8),
-        log_rates=log_rates,
-        col_log_rates=jax.nn.logsumexp(log_rates, axis=-1),
-        n_ti=jnp.zeros((), jnp.int32),
-        n_o=jnp.zeros((), jnp.int32),
-        n_deposited=jnp.zeros((), jnp.int32),
-        time=jnp.zeros((), jnp.float32),
-        step=jnp.zeros((), jnp.int32),
-    )
+def pack_o_bits(heights: jax.Array, species: jax.Array) -> jax.Array:
+    """``heights int[nx, ny]``, ``species int[nx, ny, nz]`` (solid-on-solid) -> ``obits int32[W, nx, ny]``."""
+    nz = species.shape[-1]
+    h = jnp.asarray(heights, jnp.int32)
+    is_o = (jnp.asarray(species) == C.O) & (jnp.arange(nz) < h[..., None])
+    words = []
+    for w in range(num_bit_words(nz)):
+        ks = range(32 * w, min(32 * w + 32, nz))
+        words.append(sum(jnp.left_shift(is_o[..., k].astype(jnp.int32), k - 32 * w) for k in ks))
+    return jnp.stack(words, axis=0).astype(jnp.int32)
+
+
+def num_o_sites(obits: jax.Array) -> jax.Array:
+    """int32[..., nx, ny] O atoms per column (popcount of its bit words ``[..., W, nx, ny]``)."""
+    return jnp.sum(jax.lax.population_count(obits), axis=-3).astype(jnp.int32)
