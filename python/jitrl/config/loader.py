@@ -66,12 +66,10 @@ def _flatten(doc: Mapping[str, Any], where: str, problems: List[str]) -> Dict[st
     return flat
 
 
-def read_spec(path: str, _seen: Tuple[str, ...] = ()) -> Tuple[Dict[str, Any], Dict[str, str]]:
-    """Read one spec (following ``extends``) into flat ``{key: raw value}`` and
-    ``{key: "file:<path>"}``. Raises ConfigError on unreadable files and unknown keys."""
-    apath = os.path.abspath(path)
-    if apath in _seen:
-        raise ConfigError([f"{path}: extends: circular reference ({' -> '.join(_seen + (apath,))})"])
+def read_yaml_mapping(path: str, what: str) -> Dict[str, Any]:
+    """The top-level mapping of a YAML file (empty file: ``{}``); a missing file,
+    bad YAML (with its line and column) or another top-level type raises a
+    one-line ConfigError naming the file; ``what`` says what the file must hold."""
     if not os.path.isfile(path):
         raise ConfigError([f"{path}: file not found"])
     try:
@@ -84,7 +82,17 @@ def read_spec(path: str, _seen: Tuple[str, ...] = ()) -> Tuple[Dict[str, Any], D
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
-        raise ConfigError([f"{path}: the file must hold a mapping of field: value, not {type(doc).__name__}"])
+        raise ConfigError([f"{path}: the file must hold {what}, not {type(doc).__name__}"])
+    return doc
+
+
+def read_spec(path: str, _seen: Tuple[str, ...] = ()) -> Tuple[Dict[str, Any], Dict[str, str]]:
+    """Read one spec (following ``extends``) into flat ``{key: raw value}`` and
+    ``{key: "file:<path>"}``. Raises ConfigError on unreadable files and unknown keys."""
+    apath = os.path.abspath(path)
+    if apath in _seen:
+        raise ConfigError([f"{path}: extends: circular reference ({' -> '.join(_seen + (apath,))})"])
+    doc = read_yaml_mapping(path, "a mapping of field: value")
     problems: List[str] = []
     flat = _flatten(doc, path, problems)
     values: Dict[str, Any] = {}

@@ -39,6 +39,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import yaml
 
 from jitrl.config import ConfigError, ResolvedConfig, resolve
+from jitrl.config.loader import read_yaml_mapping
 from jitrl.workflow.criteria import OPS
 from jitrl.workflow.monitoring import MetricWindow, ess_callbacks
 
@@ -75,15 +76,7 @@ def _is_int(v) -> bool:
 
 def load_curriculum(path: str) -> Curriculum:
     """Read and check a curriculum file; every problem is raised together (ConfigError)."""
-    if not os.path.isfile(path):
-        raise ConfigError([f"{path}: file not found"])
-    try:
-        with open(path) as fh:
-            doc = yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
-    if not isinstance(doc, dict):
-        raise ConfigError([f"{path}: the file must hold a mapping with name and stages"])
+    doc = read_yaml_mapping(path, "a mapping with name and stages")
     p: List[str] = []
     for k in doc:
         if k not in _TOP:
