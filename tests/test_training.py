@@ -237,3 +237,40 @@ def test_two_forced_cpu_devices_match_one(tmp_path):
     np.testing.assert_allclose(two["params"], one["params"], rtol=1e-4, atol=1e-5)
     for k, v in one["metrics"].items():
         assert two["metrics"][k] == pytest.approx(v, rel=1e-3, abs=1e-5), k
+
+
+# --- the final policy's replay ------------------------------------------------------
+class Painter(NanAfter):
+    """A 5-step episode whose RGB frame shows the step count."""
+
+    name = "painter-test"
+
+    @property
+    def default_params(self):
+        return _NanParams(nan_after=10**9)
+
+    def step_env(self, key, state, action, params):
+        obs, st, r, term, trunc, info = super().step_env(key, state, action, params)
+        return obs, st, r, st.t >= 5, trunc, info
+
+    def render_rgb(self, state, params=None):
+        return np.full((4, 6, 3), 40 * int(state.t), np.uint8)
+
+
+def test_final_policy_replay_gif_in_run_and_tensorboard(tmp_path):
+    import imageio.v2 as imageio
+
+    jitrl.register("painter-test", Painter)
+    res = Trainer(small_cfg(tmp_path, "p", **{"env.name": "painter-test", "total_timesteps": 4 * 16 * 2}),
+                  quiet=True).run()
+    assert res.stop_reason == "done"
+    frames = imageio.mimread(os.path.join(res.run_dir, "replay.gif"))
+    # reset frame + 5 steps, the last one showing t = 5
+    assert len(frames) == 6 and frames[0].shape[:2] == (4, 6)
+    assert int(np.asarray(frames[-1])[0, 0, 0]) == 200
+    tb = os.path.join(res.run_dir, "tb")
+    blob = b"".join(open(os.path.join(tb, f), "rb").read() for f in os.listdir(tb) if "tfevents" in f)
+    assert b"replay/final_policy" in blob and b"GIF89a" in blob
+    # envs that cannot render get no replay
+    assert not os.path.exists(os.path.join(Trainer(small_cfg(tmp_path, "q", total_timesteps=128), quiet=True).run().run_dir,
+                                           "replay.gif"))

@@ -147,12 +147,45 @@ def play(env, env_params, network, params, *, episodes: int, max_steps: int, mod
     return {"episodes": summaries, "frames": frames}
 
 
-def write_gif(frames: List[np.ndarray], path: str, fps: float) -> None:
+def gif_bytes(frames: List[np.ndarray], fps: float) -> bytes:
+    """Frames as an animated GIF (looping)."""
+    import io
+
     import imageio.v2 as imageio
 
     if not frames:
         raise ValueError("this env has no RGB renderer: no GIF can be written")
-    imageio.mimsave(path, [np.asarray(f, np.uint8) for f in frames], duration=1.0 / max(fps, 0.1), loop=0)
+    buf = io.BytesIO()
+    imageio.mimsave(buf, [np.asarray(f, np.uint8) for f in frames], format="GIF",
+                    duration=1.0 / max(fps, 0.1), loop=0)
+    return buf.getvalue()
+
+
+def write_gif(frames: List[np.ndarray], path: str, fps: float) -> None:
+    data = gif_bytes(frames, fps)
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
+def can_render(env, env_params) -> bool:
+    try:
+        _, state = env.reset(jax.random.PRNGKey(0), env_params)
+        env.render_rgb(state, env_params)
+        return True
+    except NotImplementedError:
+        return False
+
+
+def final_policy_replay(env, env_params, network, params, max_steps: int, seed: int = 0):
+    """RGB frames of one greedy episode (at most ``max_steps`` steps) of ``params``,
+    or None when the env cannot render."""
+    import io
+
+    if max_steps <= 0 or not can_render(env, env_params):
+        return None
+    res = play(env, env_params, network, params, episodes=1, max_steps=max_steps, mode="greedy", seed=seed,
+               delay=0.0, show=False, collect_frames=True, out=io.StringIO())
+    return res["frames"]
 
 
 def main(argv: Optional[List[str]] = None) -> int:

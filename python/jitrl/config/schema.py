@@ -108,6 +108,9 @@ FIELDS: Tuple[Field, ...] = (
           _pos_int, "--ess-patience"),
     Field("smoke_timesteps", "run", "smoke_timesteps", "int", 0,
           "an integer >= 0 (env steps per seed of a --mode smoke run; 0 = 5 updates)", _nonneg),
+    Field("replay_steps", "run", "replay_steps", "int", 200,
+          "an integer >= 0 (steps of the final-policy replay GIF written to the run and TensorBoard "
+          "when the env renders; 0 = none)", _nonneg, "--replay-steps"),
 )
 
 FIELDS_BY_KEY: Dict[str, Field] = {f.key: f for f in FIELDS}

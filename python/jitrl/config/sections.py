@@ -48,6 +48,7 @@ class RunConfig:
     ess_threshold: float = 0.0  # 0 = ESS early stopping off
     ess_patience: int = 10
     smoke_timesteps: int = 0  # 0 = five updates
+    replay_steps: int = 200  # final-policy replay GIF length (0 = none)
 
 
 SECTION_TYPES = {"meta": SpecMeta, "env": EnvSpec, "ppo": PPOConfig, "network": NetworkConfig, "run": RunConfig}

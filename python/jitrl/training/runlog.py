@@ -147,17 +147,15 @@ class RunLogger:
         except Exception as exc:  # pragma: no cover - a TensorBoard quirk must never fail a run
             self.message(f"(could not write TensorBoard hparams: {exc})")
 
-    def add_image_sequence(self, tag: str, frames, step: int) -> None:
-        """A replay (``[T, H, W, 3]`` uint8) as a TensorBoard video."""
-        if self._tb is None or frames is None or len(frames) == 0:
+    def add_gif(self, tag: str, gif_bytes: bytes, height: int, width: int, step: int) -> None:
+        """An animated GIF as a TensorBoard image (the image dashboard plays it)."""
+        if self._tb is None:
             return
-        import numpy as np
+        from tensorboardX.proto.summary_pb2 import Summary
 
-        vid = np.asarray(frames)[None].transpose(0, 1, 4, 2, 3)  # N, T, C, H, W
-        try:
-            self._tb.add_video(tag, vid, step, fps=4)
-        except Exception:  # moviepy missing: fall back to the last frame
-            self._tb.add_image(tag, np.asarray(frames[-1]), step, dataformats="HWC")
+        image = Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=gif_bytes)
+        self._tb._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
+        self._tb.flush()
 
     def close(self) -> None:
         if self._bar is not None:

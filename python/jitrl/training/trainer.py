@@ -32,6 +32,7 @@ from jitrl.training.metrics import chunk_record, first_nonfinite
 from jitrl.training.runlog import RunLogger, truncate_metrics
 
 CONFIG_FILE = "config.yaml"
+REPLAY_FILE = "replay.gif"
 
 #: ``callback(record) -> None | str``: a string stops the run, with that reason.
 Callback = Callable[[Dict[str, Any]], Optional[str]]
@@ -147,6 +148,23 @@ class Trainer:
             self.compile_s += time.perf_counter() - t0
         return self._compiled[n_updates]
 
+    def _write_replay(self, rs: RunnerState, log: RunLogger, step: int) -> None:
+        """The final policy (seed 0, greedy) playing one episode, as replay.gif and in TensorBoard."""
+        from jitrl.replay import final_policy_replay, gif_bytes
+
+        params = jax.tree_util.tree_map(lambda x: x[0], jax.device_get(rs.params))
+        frames = final_policy_replay(self.env, self.env_params, self.network, params,
+                                     self.cfg.run.replay_steps, seed=self.cfg.run.seed)
+        if not frames:
+            return
+        data = gif_bytes(frames, fps=4.0)
+        path = os.path.join(self.run_dir, REPLAY_FILE)
+        with open(path, "wb") as fh:
+            fh.write(data)
+        h, w = frames[0].shape[:2]
+        log.add_gif("replay/final_policy", data, h, w, step)
+        log.message(f"Wrote the final policy's replay ({len(frames)} frames): {path}")
+
     def _chunk_size(self, update: int) -> int:
         li = self.cfg.run.log_interval
         return min(li - update % li, self.num_updates - update)
@@ -248,6 +266,8 @@ class Trainer:
                 stop = "paused"
             if stop == "done":
                 log.message(f"Done: {update} updates, {update * batch} env steps per seed, run in {self.run_dir}")
+            if stop == "done" or stop.startswith("early-stop"):
+                self._write_replay(rs, log, update * batch)
         finally:
             if records:  # hyperparameters as TensorBoard hparams, with the final metrics
                 from jitrl.config import flat_values
