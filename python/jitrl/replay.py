@@ -94,8 +94,9 @@ def _render_rgb(env, state, env_params):
 
 
 def play(env, env_params, network, params, *, episodes: int, max_steps: int, mode: str, seed: int,
-         delay: float, show: bool = True, collect_frames: bool = False, out=sys.stdout) -> Dict[str, Any]:
+         delay: float, show: bool = True, collect_frames: bool = False, out=None) -> Dict[str, Any]:
     """Play ``episodes`` episodes; returns per-episode summaries and (optionally) RGB frames."""
+    out = sys.stdout if out is None else out
     stepper = make_stepper(env, env_params, network, params, mode)
     names = env.action_names(env_params)
     key = jax.random.PRNGKey(seed)
@@ -141,6 +142,10 @@ def play(env, env_params, network, params, *, episodes: int, max_steps: int, mod
                 break
         summary = {"episode": ep + 1, "steps": steps, "return": ret, "end": cause}
         summary.update(env.episode_summary(infos, last_state, env_params))
+        if "cause" in summary:  # the env names how its episode ended; keep one account
+            summary.pop("end")
+            if cause == "step limit":
+                summary["cause"] = "step limit (--max-steps)"
         summaries.append(summary)
         out.write("  ".join(f"{k}: {v:.2f}" if isinstance(v, float) else f"{k}: {v}" for k, v in summary.items()) + "\n")
         out.flush()
