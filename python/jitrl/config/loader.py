@@ -66,6 +66,13 @@ def _flatten(doc: Mapping[str, Any], where: str, problems: List[str]) -> Dict[st
     return flat
 
 
+def unknown_keys(mapping: Mapping[str, Any], allowed: Iterable[str], at: str) -> List[str]:
+    """One ``<at><key>: unknown key; allowed: ...`` problem per key of ``mapping``
+    not in ``allowed`` (``at`` ends with the separator, e.g. ``"file: "`` or ``"stages[0]."``)."""
+    allowed = list(allowed)
+    return [f"{at}{k}: unknown key; allowed: {', '.join(allowed)}" for k in mapping if k not in allowed]
+
+
 def read_yaml_mapping(path: str, what: str) -> Dict[str, Any]:
     """The top-level mapping of a YAML file (empty file: ``{}``); a missing file,
     bad YAML (with its line and column) or another top-level type raises a

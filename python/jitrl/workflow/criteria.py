@@ -103,6 +103,8 @@ def _is_num(v) -> bool:
 
 def validate_criteria(raw: Any) -> List[str]:
     """Problems with a ``validation:`` value, one line each (``<field>: <value> -- <allowed>``)."""
+    from jitrl.config.loader import unknown_keys  # not at module level: jitrl.config imports this module
+
     if raw is None:  # no criteria (a child spec may drop its parent's)
         return []
     if not isinstance(raw, list):
@@ -113,9 +115,7 @@ def validate_criteria(raw: Any) -> List[str]:
         if not isinstance(c, dict):
             problems.append(f"{at}: {c!r} -- a mapping with metric or config, op and value")
             continue
-        for k in c:
-            if k not in _KEYS:
-                problems.append(f"{at}.{k}: unknown key; allowed: {', '.join(_KEYS)}")
+        problems += unknown_keys(c, _KEYS, f"{at}.")
         has_m, has_c = "metric" in c, "config" in c
         if has_m == has_c:
             problems.append(f"{at}: {c!r} -- exactly one of metric (a logged metric) or config (a spec key)")

@@ -39,7 +39,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import yaml
 
 from jitrl.config import ConfigError, ResolvedConfig, resolve
-from jitrl.config.loader import read_yaml_mapping
+from jitrl.config.loader import read_yaml_mapping, unknown_keys
 from jitrl.workflow.criteria import OPS
 from jitrl.workflow.monitoring import MetricWindow, ess_callbacks
 
@@ -78,9 +78,7 @@ def load_curriculum(path: str) -> Curriculum:
     """Read and check a curriculum file; every problem is raised together (ConfigError)."""
     doc = read_yaml_mapping(path, "a mapping with name and stages")
     p: List[str] = []
-    for k in doc:
-        if k not in _TOP:
-            p.append(f"{path}: {k}: unknown key; allowed: {', '.join(_TOP)}")
+    p += unknown_keys(doc, _TOP, f"{path}: ")
     transfer = doc.get("transfer", "best")
     if transfer not in ("best", "first"):
         p.append(f"{path}: transfer: {transfer!r} -- best or first")
@@ -95,9 +93,7 @@ def load_curriculum(path: str) -> Curriculum:
         if not isinstance(s, dict):
             p.append(f"{at}: {s!r} -- a mapping with spec (and optional name, advance)")
             continue
-        for k in s:
-            if k not in _STAGE:
-                p.append(f"{at}.{k}: unknown key; allowed: {', '.join(_STAGE)}")
+        p += unknown_keys(s, _STAGE, f"{at}.")
         spec = s.get("spec")
         if not isinstance(spec, str):
             p.append(f"{at}.spec: {spec!r} -- a path to a spec file (relative to the curriculum)")
@@ -113,9 +109,7 @@ def load_curriculum(path: str) -> Curriculum:
         if not isinstance(adv, dict):
             p.append(f"{at}.advance: {adv!r} -- a mapping with when, window, min_timesteps")
         else:
-            for k in adv:
-                if k not in _ADVANCE:
-                    p.append(f"{at}.advance.{k}: unknown key; allowed: {', '.join(_ADVANCE)}")
+            p += unknown_keys(adv, _ADVANCE, f"{at}.advance.")
             window = adv.get("window", 5)
             if not _is_int(window) or window < 1:
                 p.append(f"{at}.advance.window: {window!r} -- an integer >= 1 (logs)")
@@ -131,9 +125,7 @@ def load_curriculum(path: str) -> Curriculum:
                 if not isinstance(c, dict):
                     p.append(f"{cat}: {c!r} -- a mapping {{metric, op, threshold}}")
                     continue
-                for k in c:
-                    if k not in _COND:
-                        p.append(f"{cat}.{k}: unknown key; allowed: {', '.join(_COND)}")
+                p += unknown_keys(c, _COND, f"{cat}.")
                 if not isinstance(c.get("metric"), str):
                     p.append(f"{cat}.metric: {c.get('metric')!r} -- a logged metric name")
                 if c.get("op") not in OPS or c.get("op") in ("==", "!="):
