@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jitrl
-from jitrl.ppo import acting, distributions
+from jitrl.ppo import distributions, importance
 
 NX, NY, NZ = 8, 8, 40  # nz high enough that no column fills at theta = 4 (P(h >= 40) ~ 1e-20)
 M = 512  # independent lattices
@@ -24,7 +24,7 @@ def _run(nx=NX, ny=NY, m=M, events=EVENTS):
         def body(st, k):
             ka, ks = jax.random.split(k)
             # neutral policy through the trainer's fused proposal: P = Gamma / Z
-            logits = acting.final_logits(env, jnp.zeros(env.num_actions(p)), env.log_rates(st, p))
+            logits = importance.fused_logits(jnp.zeros(env.num_actions(p)), env.log_rates(st, p))
             a = distributions.sample(ka, logits)
             _, st, _, _, _, info = env.step_env(ks, st, a, p)
             return st, (info["sim_time"], jnp.mean(st.heights >= 1), info["roughness"])

@@ -7,7 +7,8 @@ import pytest
 
 import jitrl
 from jitrl.envs.kmc import KMCTiO2
-from jitrl.ppo import acting, distributions
+from jitrl.ppo import distributions, importance
+from jitrl.ppo.acting import RateFused, make_acting
 
 
 def test_make_and_validation():
@@ -15,7 +16,7 @@ def test_make_and_validation():
     assert isinstance(env, KMCTiO2) and env.lattice_size == (6, 5, 4)
     assert float(p.temperature) == 300.0 and float(p.F_Ti) == 0.5 and float(p.F_O) == 1.0
     assert env.num_actions(p) == 6 * 5 * 7 and env.observation_shape(p) == (6, 5, 22)
-    assert env.default_network == "lattice-conv" and env.has_rates
+    assert env.default_network == "lattice-conv" and isinstance(make_acting(env, p), RateFused)
     # n_swarm / n_proposals: the full set is exactly this design; subsets are rejected
     KMCTiO2((6, 5, 4), n_swarm=30, n_proposals=210)
     with pytest.raises(ValueError, match="biased"):
@@ -32,7 +33,7 @@ def _neutral_rollout(env, p, key, n):
     def body(carry, k):
         st = carry
         ka, ks = jax.random.split(k)
-        logits = acting.final_logits(env, jnp.zeros(env.num_actions(p)), env.log_rates(st, p))
+        logits = importance.fused_logits(jnp.zeros(env.num_actions(p)), env.log_rates(st, p))
         a = distributions.sample(ka, logits)
         obs, st, r, term, trunc, info = env.step(ks, st, a, p)
         return st, (obs, r, term, trunc, info["sim_time"], info["roughness"], a)
@@ -75,11 +76,12 @@ def test_truncation_termination_and_info():
     o2, s2, r2, _, _, i2 = env.step(jax.random.PRNGKey(1), s1, 1, p)  # deposit O on column (0, 0)
     assert int(s2.heights[0, 0]) == 1 and int(s2.n_o) == 1 and float(i2["invalid_action"]) == 0.0
     assert set(i1) == set(i2)
-    for k in env.metric_keys + env.episode_metric_keys:
+    for k in {m.name for m in env.metrics}:
         assert np.shape(i2[k]) == ()
-    r_ess, info_ess = env.rate_reward(jnp.float32(0.2), p)
-    assert np.isclose(float(r_ess), -0.3 * 0.3) and "reward_ess" in info_ess
-    assert np.isclose(float(env.rate_reward(jnp.float32(0.9), p)[0]), 0.0)
+    rate = make_acting(env, p)  # the ESS penalty the env declares, added by the rate-fused distribution
+    r_ess = rate.ess_reward(jnp.float32(0.2))
+    assert np.isclose(float(r_ess), -0.3 * 0.3) and "reward_ess" in {m.name for m in rate.metrics}
+    assert np.isclose(float(rate.ess_reward(jnp.float32(0.9))), 0.0)
     # reward = sum of its terms
     assert np.isclose(float(r2), float(i2["reward_roughness"] + i2["reward_coverage"] + i2["reward_ratio"]))
 

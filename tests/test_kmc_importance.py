@@ -11,7 +11,7 @@ import numpy as np
 import jitrl
 from jitrl.envs.kmc.state import EnvParams
 from jitrl.networks import NetworkConfig, make_network
-from jitrl.ppo import acting, distributions, importance, rollout
+from jitrl.ppo import distributions, importance, rollout
 from jitrl.ppo.config import PPOConfig
 from jitrl.ppo.learner import PPOProgram
 from jitrl.ppo.state import HParams
@@ -36,9 +36,9 @@ def test_neutral_policy_is_plain_kmc_through_the_rollout():
     head = params["params"]["policy_head"]
     params["params"]["policy_head"] = {k: jnp.zeros_like(v) for k, v in head.items()}
     rs = rs.replace(params=params)
-    rs2, traj, _, metrics = jax.jit(lambda r: rollout.collect(env, p, net, cfg.num_steps, r))(rs)
+    rs2, traj, _, metrics = jax.jit(lambda r: rollout.collect(env, p, net, prog.acting, cfg.num_steps, r))(rs)
     log_w = jax.vmap(jax.vmap(importance.step_log_weight))(
-        traj.bias, acting.final_logits(env, jnp.zeros_like(traj.bias), traj.bias), traj.action
+        traj.law.log_rates, importance.fused_logits(jnp.zeros_like(traj.law.log_rates), traj.law.log_rates), traj.action
     )
     assert float(jnp.max(jnp.abs(log_w))) < 1e-5
     assert abs(float(metrics["ess"]) - 1.0) < 1e-5
@@ -46,7 +46,7 @@ def test_neutral_policy_is_plain_kmc_through_the_rollout():
     assert abs(float(metrics["ess_expected"]) - 1.0) < 1e-5
     assert abs(float(metrics["reward_ess"])) < 1e-6
     assert float(jnp.max(jnp.abs(rs2.episodes.log_weight))) < 1e-4
-    for k in env.metric_keys:
+    for k in [m.logged_name for m in env.metrics if m.reduce == "step"]:
         assert k in metrics and np.isfinite(float(metrics[k]))
 
 
@@ -61,7 +61,7 @@ def test_reweighted_expectation_equals_physical_expectation():
     n_a = env.num_actions(p)
     log_gamma = env.log_rates(s, p)
     policy = 1.5 * jax.random.normal(jax.random.PRNGKey(1), (n_a,))
-    fused = acting.final_logits(env, policy, log_gamma)
+    fused = importance.fused_logits(policy, log_gamma)
     feas = np.asarray(jnp.isfinite(log_gamma))
     acts = jnp.arange(n_a)
     _, s_next, _, _, _, info = jax.vmap(env.step_env, in_axes=(None, None, 0, None))(jax.random.PRNGKey(0), s, acts, p)

@@ -7,7 +7,7 @@ import numpy as np
 
 import jitrl
 from jitrl.networks import NetworkConfig, make_network
-from jitrl.ppo import acting, importance
+from jitrl.ppo import importance
 
 
 def _random_obs(env, p, key, n_steps=60):
@@ -32,7 +32,7 @@ def test_one_parameter_set_runs_on_all_sizes():
         assert logits.shape == (2, env.num_actions(p)) and value.shape == (2,)
         assert np.all(np.isfinite(np.asarray(logits))) and np.all(np.isfinite(np.asarray(value)))
         # near-neutral at init: the fused proposal is almost Gamma / Z
-        fused = acting.final_logits(env, logits[0], env.log_rates(s, p))
+        fused = importance.fused_logits(logits[0], env.log_rates(s, p))
         assert float(importance.expected_ess_ratio(env.log_rates(s, p), fused)) > 0.99
 
 

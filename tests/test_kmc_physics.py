@@ -11,7 +11,7 @@ from scipy import stats
 import jitrl
 from jitrl.envs.kmc import physics, sampling
 from jitrl.envs.kmc.state import EnvParams
-from jitrl.ppo import acting, distributions
+from jitrl.ppo import distributions, importance
 
 from kmc_reference import KB, event_log_rates, log_sum, random_state
 
@@ -251,7 +251,7 @@ def test_env_sampler_agrees_in_law_with_fused_neutral_sampler():
     s = _state(env, p, hs, sp)
     n = 100_000
     na = env.num_actions(p)
-    logits = jnp.broadcast_to(acting.final_logits(env, jnp.zeros(na), env.log_rates(s, p)), (n, na))
+    logits = jnp.broadcast_to(importance.fused_logits(jnp.zeros(na), env.log_rates(s, p)), (n, na))
     a = np.bincount(np.asarray(jax.jit(distributions.sample)(jax.random.PRNGKey(12), logits)), minlength=na)
     b = np.bincount(
         np.asarray(jax.jit(jax.vmap(env.sample_physical, in_axes=(0, None, None)))(jax.random.split(jax.random.PRNGKey(13), n), s, p)),

@@ -23,7 +23,7 @@ import pytest
 
 import jitrl
 from jitrl.networks import NetworkConfig, make_network
-from jitrl.ppo import acting, distributions, importance
+from jitrl.ppo import distributions, importance
 from jitrl.ppo.config import PPOConfig
 from jitrl.ppo.learner import PPOProgram
 from jitrl.ppo.state import HParams
@@ -45,7 +45,7 @@ def _evaluate(env, p, net, params, neutral, n_envs=512, horizon=110):
                 pol = jnp.zeros_like(bias)
             else:
                 pol = net.apply(params, env.get_obs(s, p)[None])[0][0]
-            logits = acting.final_logits(env, pol, bias)
+            logits = importance.fused_logits(pol, bias)
             a = distributions.sample(ka, logits)
             _, s2, _, _, _, info = env.step_env(ks, s, a, p)
             hit = (s2.n_deposited == K) & (s.n_deposited < K)

@@ -63,7 +63,7 @@ def _rollout(terminate):
     cfg = PPOConfig(num_envs=2, num_steps=7, num_minibatches=1, update_epochs=1, gamma=0.9, auto_scale=False)
     prog = PPOProgram(env, params, ValueIsObs(), cfg, 1)
     rs = prog.init(jax.random.PRNGKey(0), HParams.from_config(cfg))
-    _, traj, _, metrics = collect(env, params, ValueIsObs(), cfg.num_steps, rs)
+    _, traj, _, metrics = collect(env, params, ValueIsObs(), prog.acting, cfg.num_steps, rs)
     return np.asarray(traj.reward), np.asarray(traj.done), metrics
 
 

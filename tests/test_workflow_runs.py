@@ -188,7 +188,6 @@ class ThreeRates(Environment):
     softmax(logits + log-rates); with any policy the batch ESS ratio is <= 1."""
 
     name = "three-rates"
-    has_rates = True
 
     @property
     def default_params(self):

@@ -55,25 +55,26 @@ def bench_env(env_name: str, num_envs: int, num_steps: int, repeats: int, env_kw
     import jax.numpy as jnp
 
     from jitrl.envs import make
-    from jitrl.ppo import acting, distributions
+    from jitrl.ppo.acting import make_acting
 
     env, params = make(env_name, **env_kwargs)
+    acting = make_acting(env, params)
     physical = {"used": False}
 
     def rollout(carry, _):
         state, key = carry
         key, k_act, k_env = jax.random.split(key, 3)
-        action = None
-        if env.has_rates:
-            # a rate env's own exact sampler of Gamma_a / Z: the neutral policy's law
-            action = jax.vmap(env.sample_physical, in_axes=(0, 0, None))(
-                jax.random.split(k_act, num_envs), state, params
-            )
-            physical["used"] = action is not None
+        # the env's own exact sampler of its physical law where it has one (a rate
+        # env's Gamma_a / Z: the neutral policy's law), else the acting distribution
+        # with all policy logits equal
+        action = jax.vmap(env.sample_physical, in_axes=(0, 0, None))(
+            jax.random.split(k_act, num_envs), state, params
+        )
+        physical["used"] = action is not None
         if action is None:
-            bias = acting.action_bias(env, state, params)
-            logits = acting.final_logits(env, jnp.zeros(bias.shape, jnp.float32), bias)
-            action = distributions.sample(k_act, logits)
+            law = jax.vmap(env.action_law, in_axes=(0, None))(state, params)
+            logits = acting.logits(jnp.zeros((num_envs, env.num_actions(params)), jnp.float32), law)
+            action = acting.sample(k_act, logits)
         obs, state, reward, term, trunc, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
             jax.random.split(k_env, num_envs), state, action, params
         )
@@ -100,8 +101,7 @@ def bench_env(env_name: str, num_envs: int, num_steps: int, repeats: int, env_kw
     jax.block_until_ready(chk)
     dt = time.perf_counter() - t0
     out = {"sps": num_envs * num_steps * repeats / dt, "compile_s": compile_s, "seconds": dt}
-    if env.has_rates:
-        out["config"] = "neutral policy, " + ("env's BKL sampler" if physical["used"] else "dense fused logits")
+    out["config"] = "neutral policy, " + ("env's own physical sampler" if physical["used"] else f"{acting.name} logits")
     return out
 
 

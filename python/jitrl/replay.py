@@ -20,7 +20,7 @@ import numpy as np
 from jitrl.config import ConfigError, load_saved
 from jitrl.envs import make
 from jitrl.networks import make_network
-from jitrl.ppo import acting, distributions
+from jitrl.ppo.acting import make_acting
 
 
 def load_policy(run_dir: str, seed_index: int = 0):
@@ -60,19 +60,21 @@ def make_stepper(env, env_params, network, params, mode: str):
     """A jitted ``(key, state, obs) -> (action, prob, next_obs, next_state, reward, term, trunc, info)``
     for one env; ``mode`` is greedy, sample or random."""
 
+    acting = make_acting(env, env_params)
+
     def step(key, state, obs):
         k_act, k_env = jax.random.split(key)
-        bias = acting.action_bias(env, jax.tree_util.tree_map(lambda x: x[None], state), env_params)
+        law = env.action_law(state, env_params)
         if mode == "random" or params is None:
-            logits = acting.final_logits(env, jnp.zeros(bias.shape, jnp.float32), bias)
+            policy_logits = jnp.zeros((env.num_actions(env_params),), jnp.float32)
         else:
-            logits, _ = acting.policy(network, env, params, obs[None], bias)
-        logits = logits[0]
+            policy_logits = network.apply(params, obs[None])[0][0]
+        logits = acting.logits(policy_logits, law)
         if mode == "greedy":
-            action = distributions.greedy(logits)
+            action = acting.greedy(logits)
         else:
-            action = distributions.sample(k_act, logits[None])[0]
-        prob = jnp.exp(distributions.log_prob(logits[None], action[None])[0])
+            action = acting.sample(k_act, logits[None])[0]
+        prob = jnp.exp(acting.log_prob(logits[None], action[None])[0])
         obs2, state2, reward, term, trunc, info = env.step_env(k_env, state, action, env_params)
         return action, prob, obs2, state2, reward, term, trunc, info
 

@@ -4,28 +4,32 @@ An environment is a stateless object holding only static configuration; all
 dynamic data lives in an ``EnvState`` pytree and all tunable numbers in an
 ``EnvParams`` pytree (both ``flax.struct`` dataclasses). Subclasses implement
 the *raw* transition ``step_env`` / ``reset_env``; the base class adds
-auto-reset, so ``step`` never returns a terminal state.
+auto-reset, once, in :meth:`Environment.transition`.
 
-Conventions (shared by the trainer):
+Two faces of one step:
 
+* ``transition(key, state, action, params, law=None) -> (state, TimeStep)`` is
+  the typed step the trainer uses (:mod:`jitrl.envs.contract`): observation,
+  reward, termination, truncation, the pre-reset observation, the env's
+  per-step ``info`` and the next decision's :class:`ActionLaw`, computed once.
+  ``law`` is the law the env returned for ``state`` (the one the action was
+  chosen under), so an env need not recompute its mask to judge the action.
 * ``step(key, state, action, params) -> (obs, state, reward, terminated,
-  truncated, info)``. When ``terminated | truncated`` the returned ``obs`` and
-  ``state`` already belong to the next episode; ``info["final_obs"]`` holds the
-  observation of the step's true next state (used to bootstrap the value on
-  truncation).
-* ``action_mask(state, params) -> bool[num_actions]``: True where an action is
-  legal. Envs without masks return all True.
-* ``log_rates(state, params) -> float32[num_actions]`` or ``None``: envs whose
-  event choice is reweighted by physical rates (the KMC env) return log-rates
-  with ``-inf`` where infeasible; the trainer then samples from the fused
-  distribution ``softmax(policy_logits + log_rates)``.
-* ``sample_physical(key, state, params) -> int32`` or ``None``: a rate env's
-  own exact sampler of ``Gamma_a / Z`` (the neutral policy's law); benchmarks
-  use it where available.
-* ``metric_keys``: scalar ``info`` entries the trainer averages into its
-  per-update metrics (documented by each env).
-* ``default_network``: name of the network (see ``jitrl.networks``) that suits
-  the observation layout.
+  truncated, info)`` is the gymnax-style face of the same step; when
+  ``terminated | truncated`` the returned ``obs`` and ``state`` already belong
+  to the next episode and ``info["final_obs"]`` holds the observation of the
+  step's true next state (used to bootstrap the value on truncation).
+
+Queries: ``action_mask(state, params) -> bool[num_actions]`` (True = legal; all
+True by default), ``log_rates(state, params) -> float32[num_actions]`` or
+``None`` (envs whose event choice is reweighted by physical rates, ``-inf`` where
+infeasible), ``action_law(state, params)`` (both, as the acting distribution
+takes them), ``sample_physical(key, state, params)`` (a rate env's own exact
+sampler of ``Gamma_a / Z``, or ``None``).
+
+Declarations the trainer reads: ``metrics`` (which ``info`` entries it reduces,
+how, under which TensorBoard tags), ``default_network``, ``ess_penalty`` (a rate
+env's ESS penalty on the reward).
 """
 from __future__ import annotations
 
@@ -34,24 +38,37 @@ from typing import Any, Dict, Optional, Tuple
 import chex
 import jax
 import jax.numpy as jnp
+from flax import struct
+
+from jitrl.envs.contract import ActionLaw, Metric, TimeStep
 
 Info = Dict[str, Any]
+
+
+@struct.dataclass
+class Pending:
+    """A stepped env before auto-reset (what ``Environment.next_state`` resolves)."""
+
+    obs: jax.Array  # observation of the stepped state (``TimeStep.final_obs``)
+    state: Any
+    reward: jax.Array
+    terminated: jax.Array
+    truncated: jax.Array
+    info: Info
+    reset_key: jax.Array
+    carry: Any = None  # env-specific data for ``next_state``
 
 
 class Environment:
     """Base class: subclasses implement ``reset_env``, ``step_env``, ``num_actions``,
     ``observation_shape`` and ``default_params``; may override ``action_mask``,
-    ``log_rates`` and the metadata below."""
+    ``log_rates`` and the declarations below."""
 
     name: str = "env"
-    #: Scalar info entries averaged into training metrics (mean over every step).
-    metric_keys: Tuple[str, ...] = ()
-    #: Info entries averaged over the final step of completed episodes only.
-    episode_metric_keys: Tuple[str, ...] = ()
+    #: ``info`` entries the trainer reduces into its per-update metrics.
+    metrics: Tuple[Metric, ...] = ()
     #: Network name (``jitrl.networks.make_network``) that fits this observation.
     default_network: str = "mlp"
-    #: True when ``log_rates`` returns rates that steer sampling (SwarmThinkers).
-    has_rates: bool = False
 
     # ---- to implement -------------------------------------------------
     @property
@@ -80,6 +97,19 @@ class Environment:
     def log_rates(self, state: Any, params: Any = None) -> Optional[chex.Array]:
         return None
 
+    def action_law(self, state: Any, params: Any = None) -> ActionLaw:
+        """The acting distribution's input at ``state``: the mask when this env
+        defines one (overrides ``action_mask``) and the log-rates of a rate env."""
+        masked = type(self).action_mask is not Environment.action_mask
+        return ActionLaw(mask=self.action_mask(state, params) if masked else None,
+                         log_rates=self.log_rates(state, params))
+
+    def ess_penalty(self, params: Any) -> Tuple[Any, Any]:
+        """``(weight, target)`` of the reward term ``-weight * max(0, target - ess)``
+        a rate env's objective puts on each step's expected ESS ratio of the
+        policy's proposal (the acting distribution adds it; it depends on the policy)."""
+        return 0.0, 0.0
+
     def sample_physical(self, key: chex.PRNGKey, state: Any, params: Any = None) -> Optional[chex.Array]:
         """One int32 action drawn from the env's own exact physical law (rate envs:
         probability ``Gamma_a / Z``, plain BKL KMC), or ``None`` when the env has no
@@ -87,15 +117,6 @@ class Environment:
         trainer's fused proposal under a neutral policy (all policy logits equal),
         usually much cheaper than building the dense ``[num_actions]`` logits."""
         return None
-
-    def rate_reward(self, ess_ratio: chex.Array, params: Any) -> Tuple[chex.Array, Info]:
-        """Reward term that depends on the policy's proposal (rate envs only).
-
-        The trainer computes the step's expected ESS ratio of the fused
-        proposal (``jitrl.ppo.importance.expected_ess_ratio``) and adds the
-        returned term to the env reward; the info entries join the metrics.
-        """
-        return jnp.zeros((), jnp.float32), {}
 
     def get_obs(self, state: Any, params: Any = None) -> chex.Array:
         raise NotImplementedError
@@ -118,8 +139,34 @@ class Environment:
         """
         return {}
 
-    def observation_dtype(self):
-        return jnp.float32
+    # ---- the step, with auto-reset (written once) ---------------------------
+    def step_pending(self, key: chex.PRNGKey, state: Any, action: chex.Array, params: Any,
+                     law: Optional[ActionLaw] = None) -> Pending:
+        """The raw step as a :class:`Pending` (default: ``step_env`` on one half of the key)."""
+        key_step, key_reset = jax.random.split(key)
+        obs, st, reward, terminated, truncated, info = self.step_env(key_step, state, action, params)
+        return Pending(obs, st, reward, terminated, truncated, info, key_reset)
+
+    def next_state(self, pending: Pending, done: jax.Array, params: Any) -> Tuple[chex.Array, Any]:
+        """(obs, state) the next action is chosen in: a fresh episode where ``done``,
+        else the stepped state. An env may override *how* the fresh episode is made
+        (e.g. share work with the stepped state's own next stage), not this contract."""
+        obs_re, state_re = self.reset_env(pending.reset_key, params)
+        state = jax.tree_util.tree_map(lambda r, s: jax.lax.select(done, r, s), state_re, pending.state)
+        return jax.lax.select(done, obs_re, pending.obs), state
+
+    def transition(self, key: chex.PRNGKey, state: Any, action: chex.Array, params: Any = None,
+                   law: Optional[ActionLaw] = None) -> Tuple[Any, TimeStep]:
+        """One auto-resetting step as ``(state, TimeStep)`` (see the module docstring)."""
+        if params is None:
+            params = self.default_params
+        p = self.step_pending(key, state, action, params, law)
+        terminated = jnp.asarray(p.terminated, bool)
+        truncated = jnp.asarray(p.truncated, bool)
+        obs, nxt = self.next_state(p, jnp.logical_or(terminated, truncated), params)
+        ts = TimeStep(obs=obs, reward=jnp.asarray(p.reward, jnp.float32), terminated=terminated,
+                      truncated=truncated, final_obs=p.obs, info=dict(p.info), law=self.action_law(nxt, params))
+        return nxt, ts
 
     # ---- provided -------------------------------------------------------
     def reset(self, key: chex.PRNGKey, params: Any = None) -> Tuple[chex.Array, Any]:
@@ -131,25 +178,7 @@ class Environment:
         self, key: chex.PRNGKey, state: Any, action: chex.Array, params: Any = None
     ) -> Tuple[chex.Array, Any, chex.Array, chex.Array, chex.Array, Info]:
         """Step with auto-reset; ``info['final_obs']`` is the pre-reset observation."""
-        if params is None:
-            params = self.default_params
-        key_step, key_reset = jax.random.split(key)
-        obs_st, state_st, reward, terminated, truncated, info = self.step_env(
-            key_step, state, action, params
-        )
-        done = jnp.logical_or(terminated, truncated)
-        obs_re, state_re = self.reset_env(key_reset, params)
-        state = jax.tree_util.tree_map(
-            lambda r, s: jax.lax.select(done, r, s), state_re, state_st
-        )
-        obs = jax.lax.select(done, obs_re, obs_st)
-        info = dict(info)
-        info["final_obs"] = obs_st
-        return (
-            obs,
-            state,
-            jnp.asarray(reward, jnp.float32),
-            jnp.asarray(terminated, bool),
-            jnp.asarray(truncated, bool),
-            info,
-        )
+        state, ts = self.transition(key, state, action, params)
+        info = dict(ts.info)
+        info["final_obs"] = ts.final_obs
+        return ts.obs, state, ts.reward, ts.terminated, ts.truncated, info

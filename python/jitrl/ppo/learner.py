@@ -9,7 +9,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jitrl.ppo import acting, rollout
+from jitrl.ppo import rollout
+from jitrl.ppo.acting import make_acting, policy
 from jitrl.ppo.config import PPOConfig
 from jitrl.ppo.losses import gae, ppo_loss
 from jitrl.ppo.state import EpisodeTracker, HParams, RunnerState, Transition
@@ -44,6 +45,7 @@ class PPOProgram:
                 f"{cfg.num_envs} x {cfg.num_steps} = {cfg.batch_size}"
             )
         self.env, self.env_params, self.network, self.cfg = env, env_params, network, cfg
+        self.acting = make_acting(env, env_params)
         self.num_updates = int(num_updates)
         self.optimizer = make_optimizer()
 
@@ -60,6 +62,7 @@ class PPOProgram:
             opt_state=self.optimizer.init(params),
             env_state=env_state,
             obs=obs,
+            law=jax.vmap(self.env.action_law, in_axes=(0, None))(env_state, self.env_params),
             episodes=EpisodeTracker.zeros(cfg.num_envs),
             key=k_run,
             update=jnp.zeros((), jnp.int32),
@@ -68,7 +71,7 @@ class PPOProgram:
 
     # -- one update ----------------------------------------------------------
     def _loss(self, params, mb: Transition, adv, targets, hp: HParams):
-        logits, values = acting.policy(self.network, self.env, params, mb.obs, mb.bias)
+        logits, values = policy(self.network, self.acting, params, mb.obs, mb.law)
         return ppo_loss(
             logits,
             values.astype(jnp.float32),
@@ -82,6 +85,7 @@ class PPOProgram:
             hp.ent_coef,
             clip_value_loss=self.cfg.clip_value_loss,
             normalize_advantages=self.cfg.normalize_advantages,
+            dist=self.acting,
         )
 
     def _apply(self, params, opt_state, grads, hp: HParams, lr):
@@ -94,7 +98,8 @@ class PPOProgram:
 
     def update(self, rs: RunnerState) -> Tuple[RunnerState, Dict[str, jax.Array]]:
         cfg, hp = self.cfg, rs.hparams
-        rs, traj, last_value, metrics = rollout.collect(self.env, self.env_params, self.network, cfg.num_steps, rs)
+        rs, traj, last_value, metrics = rollout.collect(self.env, self.env_params, self.network, self.acting,
+                                                        cfg.num_steps, rs)
         adv, targets = gae(traj.reward, traj.value, traj.done, last_value, hp.gamma, hp.gae_lambda)
         lr = learning_rate_at(hp, rs.update, self.num_updates, cfg.anneal_lr)
 

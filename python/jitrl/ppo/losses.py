@@ -1,7 +1,7 @@
 """GAE and the clipped PPO objective (pure functions, no env or network state)."""
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Any, Dict, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -50,13 +50,16 @@ def ppo_loss(
     ent_coef: jax.Array,
     clip_value_loss: bool = True,
     normalize_advantages: bool = True,
+    dist: Any = distributions,
 ) -> Tuple[jax.Array, Dict[str, jax.Array]]:
     """Clipped surrogate + (clipped) value loss - entropy bonus.
 
     ``logits`` are the final (masked / fused) logits of the acting
-    distribution: masked actions carry no probability.
+    distribution ``dist`` (anything with ``log_prob`` and ``entropy`` of final
+    logits, e.g. a :mod:`jitrl.ppo.acting` distribution): masked actions carry no
+    probability.
     """
-    log_probs = distributions.log_prob(logits, actions)
+    log_probs = dist.log_prob(logits, actions)
     log_ratio = log_probs - old_log_probs
     ratio = jnp.exp(log_ratio)
     if normalize_advantages:
@@ -71,7 +74,7 @@ def ppo_loss(
         v_err = jnp.maximum(v_err, jnp.square(v_clipped - targets))
     value_loss = 0.5 * jnp.mean(v_err)
 
-    entropy = jnp.mean(distributions.entropy(logits))
+    entropy = jnp.mean(dist.entropy(logits))
     total = policy_loss + vf_coef * value_loss - ent_coef * entropy
     stats = {
         "policy_loss": policy_loss,

@@ -65,6 +65,7 @@ class RunnerState:
     opt_state: Any
     env_state: Any
     obs: jax.Array
+    law: Any  # ActionLaw of the next decision, as the env returned it
     episodes: EpisodeTracker
     key: jax.Array
     update: jax.Array  # int32 scalar: updates done so far
@@ -72,7 +73,7 @@ class RunnerState:
 
 
 #: RunnerState fields whose leading axis is the env batch (sharded over devices).
-ENV_BATCHED_FIELDS = ("env_state", "obs", "episodes")
+ENV_BATCHED_FIELDS = ("env_state", "obs", "law", "episodes")
 
 
 @struct.dataclass
@@ -83,4 +84,4 @@ class Transition:
     value: jax.Array
     reward: jax.Array  # includes gamma * V(final_obs) on truncated steps
     done: jax.Array
-    bias: jax.Array  # bool mask [A], or float32 log-rates [A] for rate envs
+    law: Any  # the ActionLaw the action was drawn under (the learner rebuilds the logits from it)

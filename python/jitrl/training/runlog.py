@@ -12,33 +12,10 @@ import json
 import math
 import os
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 METRICS_FILE = "metrics.jsonl"
 TB_DIR = "tb"
-
-#: TensorBoard tag prefixes for env metrics (the seed documents' names).
-TB_ALIASES = {
-    "roughness": "morphology/roughness_mean",
-    "coverage": "morphology/coverage_mean",
-    "o_ti_ratio": "morphology/o_ti_ratio_mean",
-    "ess": "train/ess_mean",
-    "ess_episode": "train/ess_episode_mean",
-    "ess_expected": "train/ess_expected_mean",
-    # issue 5: the rest of the env metrics under seed-style names
-    "sim_time": "morphology/sim_time_mean",
-    "episode_roughness": "morphology/final_roughness_mean",
-    "episode_coverage": "morphology/final_coverage_mean",
-    "episode_o_ti_ratio": "morphology/final_o_ti_ratio_mean",
-    "episode_sim_time": "morphology/final_sim_time_mean",
-    "episode_n_deposited": "morphology/final_deposited_mean",
-    "reward_roughness": "reward/roughness",
-    "reward_coverage": "reward/coverage",
-    "reward_ratio": "reward/ratio",
-    "reward_ess": "reward/ess",
-    "deposition": "morphology/deposition_rate_per_event",
-}
-
 
 def _json_safe(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
@@ -69,7 +46,10 @@ def truncate_metrics(run_dir: str, last_update: int) -> None:
     os.replace(tmp, path)
 
 
-def format_line(rec: Dict[str, Any], num_updates: int, total_steps: int) -> str:
+def format_line(rec: Dict[str, Any], num_updates: int, total_steps: int,
+                console: Sequence[Tuple[str, str]] = ()) -> str:
+    """The console line of a record; ``console`` adds ``(metric, format)`` pairs
+    (declared by the env and the acting distribution)."""
     def f(name, fmt):
         v = rec.get(name)
         return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
@@ -80,17 +60,24 @@ def format_line(rec: Dict[str, Any], num_updates: int, total_steps: int) -> str:
         f"length {f('mean_episode_length', '.1f')} | KL {f('approx_kl', '.4f')} | "
         f"clip {f('clip_frac', '.3f')} | entropy {f('entropy', '.2f')}"
     )
-    if "ess" in rec:
-        line += f" | ESS {f('ess', '.2f')}"
+    for name, fmt in console:
+        if name in rec:
+            line += f" | {name.upper()} {f(name, fmt)}"
     return line
 
 
 class RunLogger:
-    """Writes records to metrics.jsonl and TensorBoard, lines to the console."""
+    """Writes records to metrics.jsonl and TensorBoard, lines to the console.
+
+    ``metrics`` are the declared :class:`~jitrl.envs.contract.Metric` s of the
+    env and the acting distribution: their TensorBoard tags and console columns.
+    Every other scalar is logged as ``train/<name>``."""
 
     def __init__(self, run_dir: str, num_updates: int, total_steps: int, start_update: int = 0,
-                 quiet: bool = False, hparams: Optional[Dict[str, Any]] = None):
+                 quiet: bool = False, hparams: Optional[Dict[str, Any]] = None, metrics: Sequence[Any] = ()):
         self.run_dir = run_dir
+        self.tags = {m.logged_name: m.tb_tag for m in metrics}
+        self.console = tuple((m.logged_name, m.console) for m in metrics if m.console)
         self.num_updates = num_updates
         self.total_steps = total_steps
         self.quiet = quiet
@@ -127,12 +114,12 @@ class RunLogger:
             step = int(rec["env_steps"])
             for k, v in rec.items():
                 if isinstance(v, (int, float)) and k not in ("update", "env_steps") and math.isfinite(v):
-                    self._tb.add_scalar(f"train/{k}" if k not in TB_ALIASES else TB_ALIASES[k], v, step)
+                    self._tb.add_scalar(self.tags.get(k, f"train/{k}"), v, step)
             self._tb.flush()
         if self._bar is not None:
             self._bar.n = rec["update"]
             self._bar.refresh()
-        self.message(format_line(rec, self.num_updates, self.total_steps))
+        self.message(format_line(rec, self.num_updates, self.total_steps, self.console))
 
     def add_hparams(self, hparams: Dict[str, Any], metrics: Dict[str, Any]) -> None:
         """The run's hyperparameters (scalars/strings) with its final metrics, for

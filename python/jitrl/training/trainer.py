@@ -115,6 +115,8 @@ class Trainer:
         self.network = make_network(self.env, self.env_params, cfg.network)
         self.num_updates = cfg.num_updates()
         self.program = PPOProgram(self.env, self.env_params, self.network, cfg.ppo, self.num_updates)
+        #: declared metrics (TensorBoard tags, console columns, headline figures)
+        self.metrics = tuple(self.env.metrics) + tuple(self.program.acting.metrics)
         self.hparams = hparams if hparams is not None else seed_hparams(cfg, cfg.run.num_seeds)
         self.num_seeds = int(jax.tree_util.tree_leaves(self.hparams)[0].shape[0])
         self.initial_params = initial_params
@@ -204,7 +206,7 @@ class Trainer:
         batch = cfg.ppo.batch_size
         total_steps = self.num_updates * batch
         log = RunLogger(self.run_dir, self.num_updates, total_steps, start_update=start, quiet=self.quiet,
-                        hparams=json.loads(json.dumps(dict(cfg.sources), default=str)))
+                        hparams=json.loads(json.dumps(dict(cfg.sources), default=str)), metrics=self.metrics)
         if resume:
             log.message(f"Resumed {self.run_dir} at update {start}/{self.num_updates}")
         records: List[Dict[str, Any]] = []
@@ -276,8 +278,9 @@ class Trainer:
                                                                                  "checkpoint_dir", "description")}
                 hp.update({f"env.{k}": (v if isinstance(v, (int, float, str, bool)) else str(v))
                            for k, v in cfg.env.params})
-                final = {k: records[-1].get(k) for k in ("mean_episode_return", "mean_episode_length", "entropy",
-                                                         "approx_kl", "ess", "episode_roughness")}
+                headline = ("mean_episode_return", "mean_episode_length", "entropy", "approx_kl") + tuple(
+                    m.logged_name for m in self.metrics if m.hparam)
+                final = {k: records[-1].get(k) for k in headline}
                 log.add_hparams(hp, final)
             log.close()
             store.close()

@@ -142,12 +142,3 @@ def add_transmission(game: GameState, etype, row, col, turns, from_siphon,
         trans_turns=jnp.where(write, turns, game.trans_turns),
         trans_from_siphon=jnp.where(write, from_siphon, game.trans_from_siphon),
     )
-
-
-def random_cell(key, allowed: jax.Array):
-    """Uniform random cell among ``allowed`` (bool[GRID, GRID]) -> (row, col, ok);
-    ok is False (and the cell meaningless) when nothing is allowed."""
-    flat = allowed.reshape(-1)
-    u = jax.random.uniform(key, flat.shape)
-    idx = jnp.argmax(jnp.where(flat, u, -1.0)).astype(jnp.int32)
-    return idx // GRID, idx % GRID, jnp.any(flat)

@@ -1,11 +1,11 @@
 """``HackMatrix``: the jitrl environment wiring state, rules, rewards and observation.
 
-Auto-reset: ``step`` is overridden so that one board generation per step
-serves both a stage change and a new episode (the base class would lay out a
-fresh episode every step and select; here a finished env's new stage-1 game and
-a continuing env's next stage go through the same ``generation.new_stage`` call,
-which is the costly part of a reset). Semantics equal the base class:
-``info['final_obs']`` is the pre-reset observation.
+Auto-reset follows ``Environment.transition``; ``next_state`` is specialised so
+that one board generation per step serves both a stage change and a new
+episode (a finished env's new stage-1 game and a continuing env's next stage go
+through the same ``generation.new_stage`` call, which is the costly part of a
+reset). The action's legality is read from the mask the env returned for the
+state (``law``), not computed again.
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jitrl.envs.base import Environment
+from jitrl.envs.base import Environment, Pending
+from jitrl.envs.contract import EPISODE, Metric
 from jitrl.envs.hackmatrix import generation, observation, rewards, rules
 from jitrl.envs.hackmatrix.state import (
     ACTION_NAMES, NUM_ACTIONS, NUM_STAGES, EnvParams, EnvState, select_state, wrap_game,
@@ -26,12 +27,9 @@ from jitrl.envs.hackmatrix.state import (
 class HackMatrix(Environment):
     name = "hackmatrix"
     default_network = "mlp"
-    metric_keys = (
-        "stage", "score", "hp", "enemies", "legal",
-    ) + rewards.TERMS
-    episode_metric_keys = (
-        "highest_stage", "won", "died", "programs_used", "siphons_used", "episode_steps",
-    )
+    metrics = tuple(Metric(k) for k in ("stage", "score", "hp", "enemies", "legal") + rewards.TERMS) + tuple(
+        Metric(k, EPISODE) for k in ("highest_stage", "won", "died", "programs_used", "siphons_used",
+                                     "episode_steps"))
 
     @property
     def default_params(self) -> EnvParams:
@@ -57,9 +55,9 @@ class HackMatrix(Environment):
         state = wrap_game(generation.initial_game(key, params))
         return self.get_obs(state), state
 
-    def _core(self, key, state, action, params):
+    def _core(self, key, state, action, params, mask=None):
         """transition + rewards + info, without the next board."""
-        after, ev = rules.transition(key, state, action, params)
+        after, ev = rules.transition(key, state, action, params, mask)
         terms = rewards.reward_terms(state, after, jnp.asarray(action, jnp.int32), ev, params)
         reward = sum(terms.values())
         terminated = ev["died"] | ev["won"]
@@ -84,23 +82,24 @@ class HackMatrix(Environment):
         after = select_state(needs_board, rules.advance_board(k_board, after, params), after)
         return self.get_obs(after), after, reward, terminated, truncated, info
 
-    def step(self, key, state, action, params=None):
-        """Auto-reset step sharing one board generation (see module docstring)."""
-        params = self.default_params if params is None else params
+    def step_pending(self, key, state, action, params, law=None) -> Pending:
         k_core, k_board, k_reset = jax.random.split(key, 3)
         after, needs_board, reward, terminated, truncated, info = self._core(
-            k_core, state, action, params)
-        done = terminated | truncated
-        final_obs = self.get_obs(after)
+            k_core, state, action, params, None if law is None else law.mask)
+        return Pending(self.get_obs(after), after, reward, terminated, truncated, info, k_reset,
+                       carry=(k_board, needs_board))
+
+    def next_state(self, pending: Pending, done, params):
+        """One board generation for a finished env's new stage-1 game and a
+        continuing env's next stage (see the module docstring)."""
+        k_board, needs_board = pending.carry
+        after = pending.state
         # a new episode's stage-1 game without its board (initial_game = these + new_stage)
-        fresh = wrap_game(generation.initial_player(k_reset, params), history=after.history)
+        fresh = wrap_game(generation.initial_player(pending.reset_key, params), history=after.history)
         base = select_state(done, fresh, after)
         laid = rules.advance_board(k_board, base, params)
         nxt = select_state(done | needs_board, laid, after)
-        info = dict(info)
-        info["final_obs"] = final_obs
-        return (self.get_obs(nxt), nxt, jnp.asarray(reward, jnp.float32),
-                jnp.asarray(terminated, bool), jnp.asarray(truncated, bool), info)
+        return self.get_obs(nxt), nxt
 
     # ------------------------------------------------------------ viewing
     def render_text(self, state: EnvState, params: Any = None) -> str:

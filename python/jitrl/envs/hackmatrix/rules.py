@@ -22,7 +22,7 @@ Player actions
   of the enemy turn; cells without a block give their credits and energy. The
   spawn interval drops by 1 (minimum ``spawn_interval_min``) and the next
   scheduled spawn moves ``siphon_spawn_delay`` turns later.
-* 5-27 programs: ``programs.apply_program``. Only WAIT ends the turn.
+* 5-27 programs: ``programs.apply_program``. Only WAIT ends the turn (``programs.ends_turn``).
 
 A masked (illegal) action changes nothing but the step counter and
 ``last_action``; it does not end the turn and earns only the step reward.
@@ -63,21 +63,15 @@ import jax
 import jax.numpy as jnp
 
 from jitrl.envs.hackmatrix import bitboard as bb
-from jitrl.envs.hackmatrix import common, generation
+from jitrl.envs.hackmatrix import common, generation, programs
 from jitrl.envs.hackmatrix.pathfinding import bfs_distances, choose_move_layers, first_reached
 from jitrl.envs.hackmatrix.state import (
     ACTION_SIPHON, BLOCK_DATA, BLOCK_NONE, BLOCK_PROGRAM, CRYPTOG, DIRECTIONS, ENEMY_MAX_HP,
     ENEMY_SPEED,
     GLITCH, GRID, MAX_ENEMIES, MAX_HP, MAX_TRANSMISSIONS, NUM_PROGRAMS, NUM_STAGES,
-    PROGRAM_OFFSET, WAIT, EnvParams, EnvState, GameState, clear_history, push_history,
+    PROGRAM_OFFSET, EnvParams, EnvState, GameState, clear_history, push_history,
     select_state,
 )
-
-
-def _programs():
-    # imported lazily: programs.py is written in parallel and imports this package
-    from jitrl.envs.hackmatrix import programs
-    return programs
 
 
 # ------------------------------------------------------------------ line of fire
@@ -126,7 +120,7 @@ def action_mask(state: EnvState, params: EnvParams) -> jax.Array:
     return jnp.concatenate([
         move_legal(game),
         (game.player_siphons > 0)[None],
-        _programs().program_conditions(state, params),
+        programs.program_conditions(state, params),
     ])
 
 
@@ -334,25 +328,27 @@ def advance_board(key, state: EnvState, params: EnvParams) -> EnvState:
 
 
 # ------------------------------------------------------------------ transition
-def transition(key, state: EnvState, action, params: EnvParams) -> Tuple[EnvState, Dict[str, jax.Array]]:
+def transition(key, state: EnvState, action, params: EnvParams,
+               mask=None) -> Tuple[EnvState, Dict[str, jax.Array]]:
     """One env step without laying out a new board; see the module docstring.
+    ``mask`` is ``action_mask(state, params)`` when the caller already has it.
 
     events: legal, turn_ended, enemy_turn, stage_completed, won, died,
     siphon_death (killed next to an enemy spawned by a siphon).
     """
     k_prog, k_enemy = jax.random.split(key)
     action = jnp.asarray(action, jnp.int32)
-    legal = action_mask(state, params)[action]
+    legal = (action_mask(state, params) if mask is None else mask)[action]
     is_dir = action < ACTION_SIPHON
     is_siphon = action == ACTION_SIPHON
     is_prog = action >= PROGRAM_OFFSET
     prog_idx = jnp.clip(action - PROGRAM_OFFSET, 0, NUM_PROGRAMS - 1)
-    turn_ends = legal & (is_dir | is_siphon | (is_prog & (prog_idx == WAIT)))
+    turn_ends = legal & (is_dir | is_siphon | (is_prog & programs.ends_turn(prog_idx)))
 
     game0 = state.game
     g_dir, reached = player_direction(game0, jnp.clip(action, 0, 3))
     g_siph = siphon(game0, params)
-    s_prog = _programs().apply_program(state, prog_idx, k_prog, params)
+    s_prog = programs.apply_program(state, prog_idx, k_prog, params)
 
     game = jax.tree_util.tree_map(
         lambda a, b, c, z: jnp.where(legal, jnp.where(is_dir, a, jnp.where(is_siphon, b, c)), z),

@@ -290,15 +290,6 @@ def select_state(pred, a: EnvState, b: EnvState) -> EnvState:
 
 
 # ---------------------------------------------------------------- UNDO history
-def snapshot(state: EnvState) -> GameState:
-    """The part of the state UNDO restores."""
-    return state.game
-
-
-def restore(state: EnvState, snap: GameState) -> EnvState:
-    return state.replace(game=snap)
-
-
 def push_history(state: EnvState, snap: GameState = None, cond=True) -> EnvState:
     """Push ``snap`` (default: the current game) onto the ring buffer (oldest
     dropped when full) where ``cond`` holds; otherwise nothing changes.

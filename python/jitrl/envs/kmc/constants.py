@@ -25,9 +25,9 @@ table, with sources, is in ``PARAMETERS.md`` next to this file.
 | ``roughness_weight`` | 1.0 | - | reward weight | seed 001 ``w_roughness`` |
 | ``coverage_weight`` | 0.5 | - | reward weight | seed 001 ``w_coverage`` |
 | ``ratio_weight`` | 0.2 | - | reward weight | seed 001 ``w_ratio`` |
-| ``ess_weight`` | 0.3 | - | reward weight (``rate_reward``) | seed 001 ``w_ess`` |
+| ``ess_weight`` | 0.3 | - | reward weight (the ESS penalty, ``ess_penalty``) | seed 001 ``w_ess`` |
 | ``target_o_ti`` | 2.0 | - | stoichiometric O/Ti of the ratio penalty | TiO2; seed 001 ``|O/Ti - 2.0|`` |
-| ``ess_target`` | 0.5 | - | ESS ratio below which ``rate_reward`` penalises | seed 001 ``max(0, 0.5 - ESS_ratio)`` |
+| ``ess_target`` | 0.5 | - | ESS ratio below which the ESS penalty (``ess_penalty``) applies | seed 001 ``max(0, 0.5 - ESS_ratio)`` |
 """
 from __future__ import annotations
 
@@ -74,5 +74,5 @@ RATIO_WEIGHT = 0.2
 ESS_WEIGHT = 0.3
 #: stoichiometric O/Ti target of the ratio penalty.
 TARGET_O_TI = 2.0
-#: ESS ratio below which ``rate_reward`` penalises (seed 001).
+#: ESS ratio below which the ESS penalty (``ess_penalty``) applies (seed 001).
 ESS_TARGET = 0.5

@@ -2,9 +2,10 @@
 event choice a policy steers (SwarmThinkers); see ``physics`` for the rates,
 ``rewards`` for the reward, ``observation`` for the observation.
 
-The env itself never samples the event: the trainer draws the action from the
-fused proposal ``softmax(policy_logits + log_rates)`` and reweights it (see
-``jitrl.ppo.importance``). ``step_env`` applies the event and advances the clock
+The env itself never samples the event: its action law carries the physical
+log-rates, and the trainer's rate-fused acting distribution draws the action
+from ``softmax(policy_logits + log_rates)`` and reweights it (see
+``jitrl.ppo.acting`` and ``jitrl.ppo.importance``). ``step_env`` applies the event and advances the clock
 by ``dt = -ln(u) / Z`` (Z of the state before the event, independent of the
 policy). With a neutral policy this is plain BKL KMC.
 """
@@ -18,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jitrl.envs.base import Environment
+from jitrl.envs.contract import EPISODE, ActionLaw, Metric
 from jitrl.envs.kmc import constants as C
 from jitrl.envs.kmc import observation, physics, render, rewards, sampling
 from jitrl.envs.kmc import state as state_mod
@@ -45,19 +47,24 @@ class KMCTiO2(Environment):
     """
 
     name = "kmc-tio2"
-    has_rates = True
     default_network = "lattice-conv"
-    metric_keys = (
-        "roughness",
-        "coverage",
-        "o_ti_ratio",
-        "sim_time",
-        "reward_roughness",
-        "reward_coverage",
-        "reward_ratio",
-        "deposition",
+    #: TensorBoard tags are the seed documents' names (``morphology/*``, ``reward/*``).
+    metrics = (
+        Metric("roughness", tag="morphology/roughness_mean"),
+        Metric("coverage", tag="morphology/coverage_mean"),
+        Metric("o_ti_ratio", tag="morphology/o_ti_ratio_mean"),
+        Metric("sim_time", tag="morphology/sim_time_mean"),
+        Metric("reward_roughness", tag="reward/roughness"),
+        Metric("reward_coverage", tag="reward/coverage"),
+        Metric("reward_ratio", tag="reward/ratio"),
+        Metric("deposition", tag="morphology/deposition_rate_per_event"),
+        Metric("n_deposited"),
+        Metric("roughness", EPISODE, tag="morphology/final_roughness_mean", hparam=True),
+        Metric("coverage", EPISODE, tag="morphology/final_coverage_mean"),
+        Metric("o_ti_ratio", EPISODE, tag="morphology/final_o_ti_ratio_mean"),
+        Metric("sim_time", EPISODE, tag="morphology/final_sim_time_mean"),
+        Metric("n_deposited", EPISODE, tag="morphology/final_deposited_mean"),
     )
-    episode_metric_keys = ("roughness", "coverage", "o_ti_ratio", "sim_time", "n_deposited")
 
     def __init__(
         self,
@@ -215,24 +222,6 @@ class KMCTiO2(Environment):
         new, reward, terminated, truncated, info = self._transition(key, state, action, params)
         return self.get_obs(new, params), new, reward, terminated, truncated, info
 
-    def step(self, key: chex.PRNGKey, state: EnvState, action: jax.Array, params: Any = None):
-        """Auto-reset step (same contract as ``Environment.step``), specialised: the
-        reset state is the constant bare substrate, so it is built once from the
-        params (not per env when they are shared) and selected per array with the
-        scalar ``done``; the pre-reset observation is computed once."""
-        if params is None:
-            params = self.default_params
-        key_step, _ = jax.random.split(key)
-        new, reward, terminated, truncated, info = self._transition(key_step, state, action, params)
-        done = jnp.logical_or(terminated, truncated)
-        obs_st = self.get_obs(new, params)
-        obs_re, state_re = self.reset_env(key, params)
-        state = jax.tree_util.tree_map(lambda r, s: jnp.where(done, r, s), state_re, new)
-        obs = jnp.where(done, obs_re, obs_st)
-        info = dict(info)
-        info["final_obs"] = obs_st
-        return obs, state, jnp.asarray(reward, jnp.float32), jnp.asarray(terminated, bool), jnp.asarray(truncated, bool), info
-
     # ---- rate interface ------------------------------------------------------
     def log_rates(self, state: EnvState, params: Any = None) -> jax.Array:
         """All ``nx * ny * 7`` log-rates, computed from the packed lattice (rolls,
@@ -244,15 +233,20 @@ class KMCTiO2(Environment):
     def action_mask(self, state: EnvState, params: Any = None) -> jax.Array:
         return jnp.isfinite(self.log_rates(state, params))
 
+    def action_law(self, state: EnvState, params: Any = None) -> ActionLaw:
+        """The log-rates alone (their ``-inf`` entries are the mask)."""
+        return ActionLaw(log_rates=self.log_rates(state, params))
+
+    def ess_penalty(self, params: EnvParams):
+        """The seed objective's ``-ess_weight * max(0, ess_target - ess)`` (see ``rewards``)."""
+        return params.ess_weight, params.ess_target
+
     def sample_physical(self, key: chex.PRNGKey, state: EnvState, params: Any = None) -> jax.Array:
         """Plain BKL: one action with probability ``Gamma_a / Z`` (the neutral
         policy's law) from the cached per-column sums, O(nx ny + 7)."""
         if params is None:
             params = self.default_params
         return sampling.sample_physical(key, state, params)
-
-    def rate_reward(self, ess_ratio: jax.Array, params: EnvParams):
-        return rewards.ess_reward(ess_ratio, params)
 
     def get_obs(self, state: EnvState, params: Any = None) -> jax.Array:
         if params is None:

@@ -12,8 +12,9 @@ Exact definitions (``h`` = film heights ``int[nx, ny]``, substrate not counted):
 
 Reward of a step (computed on the state after the event):
 ``-roughness_weight * roughness + coverage_weight * coverage
- - ratio_weight * |o_ti_ratio - target_o_ti|`` plus, added by the trainer through
-``rate_reward`` because it depends on the policy, ``-ess_weight * max(0,
+ - ratio_weight * |o_ti_ratio - target_o_ti|`` plus, added by the trainer's
+rate-fused acting distribution because it depends on the policy (the env
+declares the weights in ``KMCTiO2.ess_penalty``), ``-ess_weight * max(0,
 ess_target - ess_ratio)`` with ``ess_ratio`` the step's expected ESS ratio of
 the fused proposal (``jitrl.ppo.importance.expected_ess_ratio``).
 """
@@ -66,10 +67,3 @@ def step_reward(state: EnvState, params: EnvParams) -> Tuple[jax.Array, Dict[str
     }
     reward = terms["reward_roughness"] + terms["reward_coverage"] + terms["reward_ratio"]
     return reward.astype(jnp.float32), {**m, **{k: v.astype(jnp.float32) for k, v in terms.items()}}
-
-
-def ess_reward(ess_ratio: jax.Array, params: EnvParams) -> Tuple[jax.Array, Dict[str, jax.Array]]:
-    """``-ess_weight * max(0, ess_target - ess_ratio)`` (the policy-dependent term)."""
-    r = -params.ess_weight * jnp.maximum(0.0, params.ess_target - ess_ratio)
-    r = jnp.asarray(r, jnp.float32)
-    return r, {"reward_ess": r}
