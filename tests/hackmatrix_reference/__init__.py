@@ -85,13 +85,13 @@ from .constants import ACTION_SIPHON, DIRECTIONS, ENEMY_TYPES, NUM_ACTIONS, PROG
 from .game import HeadlessGame
 from .generation import new_game
 from .observation import build as build_observation
-from .rng import SITES, RandomRng, RecordingRng, Rng, ScriptedRng
+from .rng import SITES, Perm, RandomRng, RecordingRng, Rng, ScriptedRng
 from .rules import action_mask, get_valid_actions, try_execute_action
 from .state import Fixes, GameState, SwiftHang, describe, from_description
 
 __all__ = [
     "ACTION_SIPHON", "DIRECTIONS", "ENEMY_TYPES", "NUM_ACTIONS", "PROGRAMS", "action_index",
     "action_name", "HeadlessGame", "new_game", "build_observation", "SITES", "RandomRng",
-    "RecordingRng", "Rng", "ScriptedRng", "action_mask", "get_valid_actions",
+    "RecordingRng", "Rng", "ScriptedRng", "Perm", "action_mask", "get_valid_actions",
     "try_execute_action", "Fixes", "GameState", "SwiftHang", "describe", "from_description",
 ]

@@ -94,15 +94,17 @@ def place_blocks_with_validation(s: GameState, rng):
             temp.cells[r][c].set_content("data_siphon")
         placed = 0
         used_programs = set()
+        wasted = 0
         while placed < block_count:
             row = rng.randint("stage.block.row", 0, GRID_SIZE - 1)
             col = rng.randint("stage.block.col", 0, GRID_SIZE - 1)
-            if _is_corner(row, col):
-                continue
-            if (row, col) in occupied:
-                continue
             cell = temp.cells[row][col]
-            if cell.content != "empty":
+            if _is_corner(row, col) or (row, col) in occupied or cell.content != "empty":
+                # (Swift: `continue` for each of the three; not in Swift: a guard
+                # against a scripted rng that keeps offering unusable cells)
+                wasted += 1
+                if wasted > 100_000:
+                    raise SwiftHang("placeBlocksWithValidation: the rng offers no usable cell")
                 continue
             is_data = rng.coin("stage.block.is_data")
             is_question = rng.uniform("stage.block.question_roll") < QUESTION_PROBABILITY

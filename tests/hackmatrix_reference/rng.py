@@ -50,6 +50,12 @@ SITES = {
 KINDS = ("randint", "choice", "shuffle", "coin", "uniform")
 
 
+class Perm(tuple):
+    """A shuffle answer given as positions: ``Perm((2, 0, 1))`` means
+    ``[items[2], items[0], items[1]]`` (what :meth:`RecordingRng.answers` gives
+    for shuffles, so that a replay does not depend on object identity)."""
+
+
 class Rng:
     """Base class. Subclasses implement :meth:`draw`."""
 
@@ -63,7 +69,8 @@ class Rng:
         * ``randint``: candidates = ``list(range(lo, hi + 1))``; return one of them.
         * ``choice``: candidates = the Swift collection, in Swift's order; return
           one element (an element equal to one of them).
-        * ``shuffle``: candidates = the items; return a permutation of them (a list).
+        * ``shuffle``: candidates = the items; return a permutation of them (a
+          list), or a :class:`Perm` of their positions.
         * ``coin``: candidates = ``(False, True)``; return a bool (``Bool.random()``).
         * ``uniform``: candidates = ``None``; return a float in [0, 1)
           (``Double.random(in: 0..<1)``).
@@ -100,7 +107,8 @@ class Rng:
         items = list(items)
         if len(items) <= 1 and not self.forward_trivial:
             return items
-        out = list(self.draw(site, "shuffle", items))
+        out = self.draw(site, "shuffle", items)
+        out = [items[i] for i in out] if isinstance(out, Perm) else list(out)
         if len(out) != len(items) or any(sum(o is x for o in out) != 1 for x in items):
             raise ValueError(f"{site}: {out!r} is not a permutation of {items!r}")
         return out
@@ -188,11 +196,13 @@ class RecordingRng(Rng):
 
     def draw(self, site, kind, candidates):
         v = self.inner.draw(site, kind, candidates)
+        if kind == "shuffle" and not isinstance(v, Perm):
+            v = Perm(next(i for i, c in enumerate(candidates) if c is o) for o in v)
         self.log.append((site, kind, None if candidates is None else list(candidates), v))
         return v
 
     def answers(self) -> List[Tuple[str, Any]]:
-        """The log as ``ScriptedRng.from_list`` input."""
+        """The log as ``ScriptedRng.from_list`` input (shuffles as :class:`Perm`)."""
         return [(s, v) for s, _, _, v in self.log]
 
     def sites(self) -> List[str]:

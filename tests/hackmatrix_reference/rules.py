@@ -293,7 +293,8 @@ def perform_siphon(s: GameState) -> dict:
     marked siphoned. Then the interval drops (min 4) and the next scheduled
     spawn moves 5 turns later. The spawns are placed at the end of the enemy turn."""
     if s.player.data_siphons <= 0:
-        return dict(success=False)
+        return dict(success=False, blocks_siphoned=0, programs_acquired=0, credits_gained=0,
+                    energy_gained=0, was_optimal=True, missed_credits=0, missed_energy=0)
     better, missed_c, missed_e = check_for_better_siphon_position(s)
     cells = s.grid.get_siphon_cells(s.player.row, s.player.col)
     s.grid.cells[s.player.row][s.player.col].siphon_center = True
