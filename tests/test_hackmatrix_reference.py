@@ -975,3 +975,76 @@ def test_random_play_many_seeds_invariants_and_mask_consistency():
             if done:
                 break
     assert steps > 3000 and deepest >= 3
+
+
+# =============================================================== doc entries pinned
+def test_transmission_is_hit_before_an_enemy_on_the_same_cell():
+    # findTargetInLineOfFire checks transmissions first (docs entry 9)
+    s = state(player=dict(row=0, col=0), enemies=[dict(type="daemon", row=0, col=2)],
+              transmissions=[dict(row=0, col=2, type="virus", turns=3)])
+    r = act(s, RIGHT)  # the daemon is not hit (full HP) and then steps next to the player
+    assert r.transmissions_killed == 1 and enemies(s) == [("daemon", 0, 1, 3)]
+
+
+def test_undo_restores_turn_count_but_not_the_schedule():
+    # GameStateSnapshot has turnCount, not nextScheduledTaskTurn / interval (docs entry 8)
+    s = prog_state("undo", player=dict(row=0, col=0, credits=5, data_siphons=1), owned=["undo"],
+                   exit=(5, 5))
+    act(s, UP)                       # turn 1, snapshot A
+    act(s, SIPHON, RandomRng(0))     # turn 2: interval 11, next 17
+    assert (s.turn_count, s.scheduled_task_interval, s.next_scheduled_task_turn) == (2, 11, 17)
+    act(s, P("undo"))
+    act(s, P("undo"))                # back to A
+    assert s.turn_count == 1 and s.player.data_siphons == 1
+    assert (s.scheduled_task_interval, s.next_scheduled_task_turn) == (11, 17)
+
+
+def test_siphon_on_a_step_skipped_turn_leaves_its_spawns_pending_until_the_next_turn():
+    s = prog_state("step", player=dict(row=2, col=2, energy=10, data_siphons=1),
+                   owned=["step", "wait"], blocks=[dict(row=3, col=2, kind="data", points=2)])
+    act(s, P("step"))
+    act(s, SIPHON)                  # enemy turn skipped: nothing placed
+    assert s.pending_siphon_transmissions == 2 and s.transmissions == [] and s.game_history == []
+    act(s, P("wait"), RandomRng(1))
+    assert s.pending_siphon_transmissions == 0 and len(s.transmissions) == 2
+
+
+def test_warp_onto_a_glitch_on_a_block_puts_the_player_on_the_block():
+    s = prog_state("warp", blocks=[dict(row=4, col=4, kind="data", points=3)],
+                   enemies=[dict(type="glitch", row=4, col=4)], owned=["warp"])
+    act(s, P("warp"))
+    assert (s.player.row, s.player.col) == (4, 4) and s.grid.cells[4][4].has_block
+    # calculateSiphonYieldAt is 0 on a block, but the siphon still takes the block under the player
+    assert rules.calculate_siphon_yield_at(s, 4, 4) == (0, 0, [], frozenset())
+    s.player.data_siphons = 1
+    act(s, SIPHON, RandomRng(0))
+    assert s.player.score == 3
+
+
+def test_crash_counts_one_kill_per_cell_even_with_stacked_enemies():
+    # removeEnemy(where: position) removes every enemy on the cell, counts one
+    s = prog_state("crash", enemies=[dict(type="daemon", row=3, col=3), dict(type="virus", row=3, col=3),
+                                     dict(type="glitch", row=1, col=1, scheduled=True)])
+    r = act(s, P("crash"))
+    assert s.enemies == [] and r.enemies_killed == 1
+
+
+def test_block_placement_cap_fix_places_what_fits():
+    ens = [dict(type="daemon", row=r, col=c) for r in range(1, 5) for c in range(6)]
+    s = from_description(dict(player=dict(row=0, col=0), exit=(5, 5), enemies=ens),
+                         Fixes(block_placement_caps_count=True))
+    rng = ScriptedRng(lambda site, c: 11 if site == "stage.block_count" else first(site, c))
+    generation.place_blocks_with_validation(s, rng)
+    # the 8 free non-corner cells (rows 0 and 5) all take blocks only if valid; else none
+    n = sum(c.has_block for c in s.grid.all_cells())
+    assert n in (0, 8)
+
+
+def test_observation_reports_siphon_center_and_enemy_flags():
+    s = state(player=dict(row=2, col=2, data_siphons=1),
+              enemies=[dict(type="daemon", row=5, col=5, from_siphon=True, stunned=True)])
+    act(s, SIPHON, RandomRng(0))
+    o = build_observation(s)
+    assert o.cells[2][2].siphon_center
+    e = o.cells[5][5].enemy
+    assert e.spawned_from_siphon and not e.is_stunned  # stuns clear at the end of the enemy turn

@@ -54,10 +54,13 @@ class HeadlessGame:
         return observation.build(self.state), result.reward.total, done, info
 
     def valid_actions(self):
+        """HeadlessGame.getValidActions (as indices)."""
         return rules.get_valid_actions(self.state)
 
     def action_mask(self):
+        """getValidActions as 28 booleans."""
         return rules.action_mask(self.state)
 
     def observation(self) -> observation.GameObservation:
+        """ObservationBuilder.build of the current state."""
         return observation.build(self.state)

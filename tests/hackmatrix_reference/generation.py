@@ -58,6 +58,7 @@ def initialize_stage(s: GameState, rng):
 
 
 def _is_corner(row, col) -> bool:
+    """placeBlocksWithValidation's ``isCorner`` test."""
     n = GRID_SIZE - 1
     return row in (0, n) and col in (0, n)
 
@@ -133,6 +134,7 @@ def place_blocks_with_validation(s: GameState, rng):
 
 
 def _roll_amount(roll: float) -> int:
+    """placeResources's 45% / 45% / 10% ladder."""
     return 1 if roll < 0.45 else (2 if roll < 0.9 else 3)
 
 

@@ -28,6 +28,7 @@ def can_execute_program(s: GameState, ptype: str):
 
 
 def _around(row, col):
+    """The ``for rowOffset in -1...1 { for colOffset in -1...1`` loops (centre skipped) of CRASH / D_BOM."""
     for dr in (-1, 0, 1):
         for dc in (-1, 0, 1):
             if dr == 0 and dc == 0:
@@ -99,6 +100,7 @@ def find_nearest_enemy(s: GameState, etype: str):
 
 
 def _damage_and_stun(s: GameState, targets, amount):
+    """executeProgram's repeated ``takeDamage; if hp > 0 { isStunned = true }``."""
     for e in targets:
         e.take_damage(amount)
         if e.hp > 0:

@@ -496,6 +496,7 @@ def get_valid_actions(s: GameState) -> List[int]:
     pr, pc = s.player.row, s.player.col
 
     def can_move_or_attack(r, c):
+        """getValidActions' nested canMoveOrAttack(toRow:toCol:)."""
         if not (0 <= r < 6 and 0 <= c < 6):
             return False
         if s.grid.cells[r][c].has_block:
@@ -515,5 +516,6 @@ def get_valid_actions(s: GameState) -> List[int]:
 
 
 def action_mask(s: GameState) -> List[bool]:
+    """getValidActions as 28 booleans (index = GameAction.toIndex)."""
     valid = set(get_valid_actions(s))
     return [a in valid for a in range(NUM_ACTIONS)]

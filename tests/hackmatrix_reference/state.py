@@ -73,6 +73,7 @@ class Block:
     is_data: Optional[bool] = None  # question blocks only
 
     def with_spawn(self, spawn: int) -> "Block":
+        """The same BlockType with another transmissionSpawn (executeProgram(.reduc))."""
         return Block(self.kind, spawn, self.points, self.program, self.is_data)
 
     def key(self):
@@ -80,15 +81,18 @@ class Block:
 
 
 def data_block(points: int, spawn: Optional[int] = None) -> Block:
+    """Grid.swift BlockType.data(points, transmissionSpawn: points) (spawn = points, as placeBlocksWithValidation)."""
     return Block("data", points if spawn is None else spawn, points=points)
 
 
 def program_block(program: str, spawn: Optional[int] = None) -> Block:
+    """Grid.swift BlockType.program(Program, transmissionSpawn: Program.enemySpawnCost)."""
     return Block("program", PROGRAM_SPAWN_COST[program] if spawn is None else spawn, program=program)
 
 
 def question_block(points: Optional[int] = None, program: Optional[str] = None,
                    spawn: Optional[int] = None) -> Block:
+    """Grid.swift BlockType.question(isData, points, program, transmissionSpawn)."""
     if (points is None) == (program is None):
         raise ValueError("a question block hides either points or a program")
     if points is not None:
@@ -111,23 +115,28 @@ class Cell:
 
     @property
     def has_block(self) -> bool:
+        """Grid.swift Cell.hasBlock."""
         return self.content == "block"
 
     @property
     def has_data_siphon(self) -> bool:
+        """Grid.swift Cell.hasDataSiphon."""
         return self.content == "data_siphon"
 
     @property
     def is_exit(self) -> bool:
+        """Grid.swift Cell.isExit."""
         return self.content == "exit"
 
     def set_block(self, block: Optional[Block]):
+        """Assign ``cell.content = .block(b)`` (or ``.empty`` for None)."""
         if block is None:
             self.content, self.block = "empty", None
         else:
             self.content, self.block = "block", block
 
     def set_content(self, content: str):
+        """Assign ``cell.content = .empty / .dataSiphon / .exit``."""
         assert content in ("empty", "data_siphon", "exit")
         self.content, self.block = content, None
 
@@ -144,13 +153,16 @@ class Grid:
 
     @staticmethod
     def is_valid_position(row: int, col: int) -> bool:
+        """Grid.swift Grid.isValidPosition."""
         return 0 <= row < GRID_SIZE and 0 <= col < GRID_SIZE
 
     def cell_at(self, row: int, col: int) -> Optional[Cell]:
+        """Grid.swift Grid.cellAt."""
         return self.cells[row][col] if self.is_valid_position(row, col) else None
 
     @staticmethod
     def get_corner_positions() -> List[Tuple[int, int]]:
+        """Grid.swift Grid.getCornerPositions (order (0,0), (0,5), (5,0), (5,5))."""
         n = GRID_SIZE - 1
         return [(0, 0), (0, n), (n, 0), (n, n)]
 
@@ -169,6 +181,7 @@ class Grid:
         return out
 
     def all_cells(self):
+        """Row-major iteration, as Swift's nested ``for row / for col`` loops."""
         for row in self.cells:
             yield from row
 
@@ -204,6 +217,7 @@ class Enemy:
 
     @property
     def is_disabled(self) -> bool:
+        """Enemy.swift Enemy.isDisabled."""
         return self.disabled_turns > 0
 
     def take_damage(self, amount: int):
@@ -211,6 +225,7 @@ class Enemy:
         self.hp = max(0, self.hp - amount)
 
     def decrement_disable(self):
+        """Enemy.swift Enemy.decrementDisable."""
         if self.disabled_turns > 0:
             self.disabled_turns -= 1
 
@@ -324,21 +339,26 @@ class GameState:
 
     # -- ids ---------------------------------------------------------------
     def new_id(self) -> int:
+        """Stand-in for Swift's ``UUID()`` (reference-only)."""
         i = self.next_id
         self.next_id += 1
         return i
 
     def new_enemy(self, etype, row, col, is_from_scheduled_task=False, spawned_from_siphon=False):
+        """Enemy.swift Enemy.init with a fresh id."""
         return Enemy.new(self.new_id(), etype, row, col, is_from_scheduled_task, spawned_from_siphon)
 
     def clone(self) -> "GameState":
+        """Deep copy (reference-only, for tests)."""
         return copy.deepcopy(self)
 
     # -- queries (GameState.swift) -----------------------------------------
     def enemies_at(self, row, col) -> List[Enemy]:
+        """Swift's ``enemies.filter { $0.row == row && $0.col == col }``."""
         return [e for e in self.enemies if e.row == row and e.col == col]
 
     def transmissions_at(self, row, col) -> List[Transmission]:
+        """Swift's ``transmissions.filter { ... }`` on one cell."""
         return [t for t in self.transmissions if t.row == row and t.col == col]
 
     def is_adjacent_to_player(self, enemy: Enemy) -> bool:
@@ -389,6 +409,7 @@ class GameState:
 
     # -- snapshots (GameState.saveSnapshot / restoreSnapshot) ----------------
     def make_snapshot(self) -> Snapshot:
+        """GameState.saveSnapshot's GameStateSnapshot(...) literal."""
         return Snapshot(
             player=self.player.key(),
             turn_count=self.turn_count,
