@@ -94,6 +94,11 @@ class Environment:
     def action_mask(self, state: Any, params: Any = None) -> chex.Array:
         return jnp.ones((self.num_actions(params),), dtype=bool)
 
+    def observation_bounds(self, params: Any = None) -> Tuple[Any, Any]:
+        """(low, high) of every observation entry (scalars or arrays of the
+        observation's shape), for exported spaces; unbounded by default."""
+        return -jnp.inf, jnp.inf
+
     def log_rates(self, state: Any, params: Any = None) -> Optional[chex.Array]:
         return None
 

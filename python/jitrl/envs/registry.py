@@ -38,14 +38,26 @@ def split_overrides(env: Environment, overrides: Dict[str, Any]) -> Tuple[Dict[s
     )
 
 
-def make(name: str, **overrides: Any) -> Tuple[Environment, Any]:
+#: what ``make(..., api=...)`` returns the env as
+APIS = ("jitrl", "gymnax", "jumanji")
+
+
+def make(name: str, api: str = "jitrl", **overrides: Any) -> Tuple[Any, Any]:
     """Build ``(env, params)``.
+
+    ``api`` chooses the face of the env: ``jitrl`` (an :class:`Environment`),
+    ``gymnax`` (a ``gymnax.environments.environment.Environment``, see
+    :mod:`jitrl.envs.gymnax_export`) or ``jumanji`` (a ``jumanji.Environment``
+    with the params fixed, see :mod:`jitrl.envs.jumanji_export`; needs the
+    ``jumanji`` extra).
 
     Keyword overrides that name a field of the env's params dataclass replace
     that field; the rest go to the env's constructor (static settings such as
     ``lattice_size``). Names not registered here are looked up in gymnax and
     wrapped by :class:`jitrl.envs.gymnax_adapter.GymnaxEnv`.
     """
+    if api not in APIS:
+        raise UnknownEnvError(f"api: {api!r}; allowed: {', '.join(APIS)}")
     _load_builtin()
     if name in _REGISTRY:
         factory = _REGISTRY[name]
@@ -70,4 +82,14 @@ def make(name: str, **overrides: Any) -> Tuple[Environment, Any]:
     params = env.default_params
     if param_over:
         params = params.replace(**param_over)
+    if api == "gymnax":
+        from jitrl.envs.gymnax_export import to_gymnax
+
+        return to_gymnax(env), params
+    if api == "jumanji":
+        try:
+            from jitrl.envs.jumanji_export import to_jumanji
+        except ImportError as exc:
+            raise UnknownEnvError(f"api: 'jumanji' needs the jumanji extra (pip install -e '.[jumanji]'): {exc}")
+        return to_jumanji(env, params), params
     return env, params
