@@ -268,7 +268,8 @@ def flat_values(cfg: ResolvedConfig) -> Dict[str, Any]:
     return out
 
 
-def _yaml_scalar(v: Any) -> str:
+def yaml_scalar(v: Any) -> str:
+    """``v`` as it is spelt in a spec file (one line)."""
     if isinstance(v, tuple):
         v = list(v)
     text = yaml.safe_dump(v, default_flow_style=True, width=10_000).strip()
@@ -290,11 +291,11 @@ def to_yaml(cfg: ResolvedConfig) -> str:
             groups.setdefault(head[0], []).append((head[1], f.key))
             if len(groups[head[0]]) == 1:
                 lines.append(f"{head[0]}:")
-            lines.append(f"  {head[1]}: {_yaml_scalar(vals[f.key])}  # {cfg.source(f.key)}")
+            lines.append(f"  {head[1]}: {yaml_scalar(vals[f.key])}  # {cfg.source(f.key)}")
         else:
-            lines.append(f"{f.key}: {_yaml_scalar(vals[f.key])}  # {cfg.source(f.key)}")
+            lines.append(f"{f.key}: {yaml_scalar(vals[f.key])}  # {cfg.source(f.key)}")
     for key, value in cfg.extras:
-        lines.append(f"{key}: {_yaml_scalar(value)}  # {cfg.source(key)}")
+        lines.append(f"{key}: {yaml_scalar(value)}  # {cfg.source(key)}")
     return "\n".join(lines) + "\n"
 
 
