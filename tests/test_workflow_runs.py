@@ -13,10 +13,12 @@ from flax import struct
 
 import jitrl
 import jitrl.training
+from jitrl.cli.compare import main as compare_main
+from jitrl.cli.sweep import main as sweep_main
 from jitrl.cli.train import main as train_main
+from jitrl.cli.validate import main as validate_main
 from jitrl.envs.base import Environment
 from jitrl.training.runlog import read_metrics
-from jitrl.workflow.commands import compare_main, sweep_main, validate_main
 from jitrl.workflow.monitoring import EssEarlyStop
 
 BASE = """

@@ -13,7 +13,7 @@ table of ``docs/config.md`` from :data:`FIELDS`.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from jitrl.common.fields import Setting, kind_of, setting_of, settings
 from jitrl.config.sections import SECTIONS
@@ -47,18 +47,6 @@ def _fields() -> Tuple[Field, ...]:
 
 FIELDS: Tuple[Field, ...] = _fields()
 FIELDS_BY_KEY: Dict[str, Field] = {f.key: f for f in FIELDS}
-
-#: Top-level keys owned by other modules (validated there): key -> owner description.
-EXTRA_KEYS: Dict[str, str] = {"extends": "the loader"}
-#: key -> ``validate(value) -> [problem, ...]`` (each "<field>: <value> -- <allowed>"),
-#: called by the loader for every extra key a spec sets.
-EXTRA_VALIDATORS: Dict[str, Callable[[Any], list]] = {}
-
-
-def register_extra_key(key: str, owner: str, validate: Optional[Callable[[Any], list]] = None) -> None:
-    EXTRA_KEYS[key] = owner
-    if validate is not None:
-        EXTRA_VALIDATORS[key] = validate
 
 
 def _type_name(kind: str) -> str:
@@ -149,3 +137,10 @@ def format_value(value: Any) -> str:
     if isinstance(value, tuple):
         return "[" + ", ".join(str(v) for v in value) + "]"
     return str(value)
+
+
+def unknown_keys(mapping: Mapping[str, Any], allowed: Iterable[str], at: str) -> List[str]:
+    """One ``<at><key>: unknown key; allowed: ...`` problem per key of ``mapping``
+    not in ``allowed`` (``at`` ends with the separator, e.g. ``"file: "`` or ``"stages[0]."``)."""
+    allowed = list(allowed)
+    return [f"{at}{k}: unknown key; allowed: {', '.join(allowed)}" for k in mapping if k not in allowed]

@@ -30,9 +30,6 @@ class CheckpointStore:
     def latest_step(self) -> Optional[int]:
         return self._mngr.latest_step()
 
-    def all_steps(self):
-        return tuple(self._mngr.all_steps())
-
     def save(self, step: int, state: Any, meta: Dict[str, Any]) -> str:
         state = jax.device_get(state)
         self._mngr.save(
@@ -44,13 +41,11 @@ class CheckpointStore:
         return os.path.join(self.directory, str(int(step)))
 
     def restore(self, template: Any, step: Optional[int] = None) -> Tuple[Any, Dict[str, Any]]:
-        """Restore into the structure (and shapes/dtypes) of ``template``."""
+        """Restore into the structure (and shapes/dtypes) of ``template`` (arrays or ``ShapeDtypeStruct`` s)."""
         step = self.latest_step() if step is None else step
         if step is None:
             raise FileNotFoundError(f"no checkpoint in {self.directory}")
-        abstract = jax.tree_util.tree_map(
-            lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), jax.device_get(template)
-        )
+        abstract = jax.tree_util.tree_map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), template)
         out = self._mngr.restore(
             step,
             args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()),
