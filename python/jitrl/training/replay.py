@@ -2,7 +2,7 @@
 final policy of a run that just finished (its ``replay.gif``).
 
 Loads a run directory (its ``config.yaml`` names the env and network, its
-latest checkpoint holds the parameters), plays episodes one step at
+newest readable checkpoint holds the parameters), plays episodes one step at
 a time with a jitted single-env step, animates ``env.render_text`` in the
 terminal and optionally collects ``env.render_rgb`` frames for an animated GIF.
 """
@@ -27,7 +27,7 @@ from jitrl.training.program import abstract_state, build_program
 
 
 def load_policy(run_dir: str, seed_index: int = 0):
-    """(cfg, env, env_params, network, params, meta) of a run's latest checkpoint."""
+    """(cfg, env, env_params, network, params, meta) of a run's newest readable checkpoint."""
     path = os.path.join(run_dir, "config.yaml")
     if not os.path.isfile(path):
         raise ConfigError([f"--checkpoint: {run_dir!r} -- not a run directory (no config.yaml)"])

@@ -9,7 +9,7 @@ replays exactly the programs an uninterrupted run executes: on CPU the
 result is bitwise identical.
 
 :meth:`Trainer.run` is five steps: open the run directory, start (fresh, or
-from the latest checkpoint), train chunk by chunk, finish (the
+from the newest readable checkpoint), train chunk by chunk, finish (the
 final message and the replay), close (TensorBoard hparams, files).
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from jitrl.common.files import atomic_write
 from jitrl.config import ConfigError, ResolvedConfig, flat_values, to_yaml
 from jitrl.ppo.state import HParams, RunnerState
 from jitrl.training import devices
-from jitrl.training.checkpoint import CheckpointStore
+from jitrl.training.checkpoint import CheckpointStore, warn
 from jitrl.training.metrics import chunk_record, first_nonfinite
 from jitrl.training.program import build_program, seed_hparams
 from jitrl.training.replay import final_policy_replay, gif_bytes
@@ -199,14 +199,16 @@ class Trainer:
             atomic_write(os.path.join(self.run_dir, CONFIG_FILE), to_yaml(self.cfg))
 
     def _start(self, store: CheckpointStore, resume: bool, max_updates: Optional[int]) -> _Progress:
-        """Step 2: a fresh runner state, or the latest checkpoint's; metrics past it are dropped."""
+        """Step 2: a fresh runner state, or the newest checkpoint that reads (a damaged
+        newer one is named, set aside and skipped); metrics past it are dropped."""
         rs = self.init_state()
         elapsed0, last_ckpt = 0.0, None
         if resume:
-            step = store.latest_step()
-            if step is None:
+            if store.latest_step() is None:
                 raise ConfigError([f"resume: {self.run_dir} -- has no checkpoint to resume from"])
-            host_state, meta = store.restore(rs)
+            step, host_state, meta, damaged = store.restore_newest(rs, warn=warn)
+            for bad in damaged:
+                warn(f"set the damaged checkpoint aside as {store.set_aside(bad)}; resuming from step {step}")
             rs = devices.shard_state(jax.tree_util.tree_map(jnp.asarray, host_state), self.mesh)
             elapsed0 = float(meta.get("elapsed_s", 0.0))
             last_ckpt = step
