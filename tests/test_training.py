@@ -7,18 +7,16 @@ import sys
 import textwrap
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
-from flax import struct
 
 import jitrl
 from jitrl.cli.train import main as train_main
 from jitrl.cli.watch import main as watch_main
 from jitrl.config import resolve
-from jitrl.envs.base import Environment
 from jitrl.training import Trainer
 from jitrl.training.runlog import read_metrics
+from toys import NanAfter, Painter
 
 TIMING = ("sps", "elapsed_s")
 
@@ -160,40 +158,6 @@ def test_refuses_to_overwrite_a_run(tmp_path, capsys):
 
 
 # --- NaN handling -------------------------------------------------------------------
-@struct.dataclass
-class _NanState:
-    t: jnp.ndarray
-
-
-@struct.dataclass
-class _NanParams:
-    nan_after: int = 200
-
-
-class NanAfter(Environment):
-    """Reward 1 until the env has taken ``nan_after`` steps, NaN after (episodes never end)."""
-
-    name = "nan-test"
-
-    @property
-    def default_params(self):
-        return _NanParams()
-
-    def num_actions(self, params=None):
-        return 2
-
-    def observation_shape(self, params=None):
-        return (1,)
-
-    def reset_env(self, key, params):
-        return jnp.zeros((1,), jnp.float32), _NanState(t=jnp.zeros((), jnp.int32))
-
-    def step_env(self, key, state, action, params):
-        t = state.t + 1
-        r = jnp.where(t > params.nan_after, jnp.nan, 1.0)
-        return (jnp.zeros((1,), jnp.float32), _NanState(t=t), r, jnp.zeros((), bool), jnp.zeros((), bool), {})
-
-
 def test_nan_stops_run_and_keeps_last_good_checkpoint(tmp_path, capsys):
     jitrl.register("nan-test", NanAfter)
     # 16 steps per update: the env crosses 200 steps in update 13
@@ -300,23 +264,6 @@ def test_two_forced_cpu_devices_match_one(tmp_path):
 
 
 # --- the final policy's replay ------------------------------------------------------
-class Painter(NanAfter):
-    """A 5-step episode whose RGB frame shows the step count."""
-
-    name = "painter-test"
-
-    @property
-    def default_params(self):
-        return _NanParams(nan_after=10**9)
-
-    def step_env(self, key, state, action, params):
-        obs, st, r, term, trunc, info = super().step_env(key, state, action, params)
-        return obs, st, r, st.t >= 5, trunc, info
-
-    def render_rgb(self, state, params=None):
-        return np.full((4, 6, 3), 40 * int(state.t), np.uint8)
-
-
 def test_final_policy_replay_gif_in_run_and_tensorboard(tmp_path):
     import imageio.v2 as imageio
 
