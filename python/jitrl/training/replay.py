@@ -14,7 +14,6 @@ import sys
 import time
 from typing import Any, Dict, List, Optional
 
-import imageio.v2 as imageio
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -144,6 +143,8 @@ def play(env, env_params, network, params, *, episodes: int, max_steps: int, mod
 
 def gif_bytes(frames: List[np.ndarray], fps: float) -> bytes:
     """Frames as an animated GIF (looping)."""
+    import imageio.v2 as imageio  # an optional dependency (the viz/dev extras): only GIF writing needs it
+
     if not frames:
         raise ValueError("this env has no RGB renderer: no GIF can be written")
     buf = io.BytesIO()

@@ -89,7 +89,7 @@ def prepare(spec: str, mode: str = "smoke", timesteps: Optional[int] = None, see
     cfg = resolve(spec, flags or {})
     crit = parse_criteria(cfg.extra("validation"))
     if not crit:
-        raise ConfigError([f"{spec}: validation: missing -- a validation run needs criteria (see jitrl.workflow.criteria)"])
+        raise ConfigError([f"{spec}: validation: missing -- a validation run needs criteria (see jitrl.config.criteria)"])
     run = dataclasses.replace(cfg.run, total_timesteps=budget(cfg, mode, timesteps))
     if seeds is not None:
         run = dataclasses.replace(run, num_seeds=int(seeds))
