@@ -2,7 +2,7 @@
 """Compare runs side by side (see jitrl.workflow.compare). Run with --help."""
 import sys
 
-from jitrl.workflow.commands import compare_main
+from jitrl.cli.compare import main
 
 if __name__ == "__main__":
-    sys.exit(compare_main())
+    sys.exit(main())

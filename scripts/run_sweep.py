@@ -2,7 +2,7 @@
 """Sweep spec variants (see jitrl.workflow.sweep). Run with --help."""
 import sys
 
-from jitrl.workflow.commands import sweep_main
+from jitrl.cli.sweep import main
 
 if __name__ == "__main__":
-    sys.exit(sweep_main())
+    sys.exit(main())

@@ -2,7 +2,7 @@
 """Check spec files or run a spec validation (see jitrl.workflow.validation). Run with --help."""
 import sys
 
-from jitrl.workflow.commands import validate_main
+from jitrl.cli.validate import main
 
 if __name__ == "__main__":
-    sys.exit(validate_main())
+    sys.exit(main())

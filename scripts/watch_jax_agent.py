@@ -2,7 +2,7 @@
 """Watch a trained agent play in the terminal, or write the replay as a GIF. See --help."""
 import sys
 
-from jitrl.replay import main
+from jitrl.cli.watch import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,10 +15,8 @@ import numpy as np
 import pytest
 
 import jitrl
-from jitrl.networks.registry import NetworkConfig, make_network
-from jitrl.ppo.config import PPOConfig
-from jitrl.ppo.learner import PPOProgram
-from jitrl.ppo.state import HParams
+from jitrl.networks import NetworkConfig
+from toys import ppo_program
 
 N_ENVS, N_STEPS, N_UPDATES = 256, 32, 40
 
@@ -49,11 +47,8 @@ def random_policy_mean_return(env, params, n_envs=256, n_steps=256):
 def test_ppo_beats_random_masked_policy():
     env, params = jitrl.make("hackmatrix")
     rand_ret, rand_eps = random_policy_mean_return(env, params)
-    cfg = PPOConfig(num_envs=N_ENVS, num_steps=N_STEPS, num_minibatches=4, update_epochs=4,
-                    learning_rate=1e-3, auto_scale=False)
-    net = make_network(env, params, NetworkConfig(net_arch=(64, 64)))
-    prog = PPOProgram(env, params, net, cfg, N_UPDATES)
-    rs = prog.init(jax.random.PRNGKey(0), HParams.from_config(cfg))
+    cfg, prog, rs = ppo_program(env, params, NetworkConfig(net_arch=(64, 64)), N_UPDATES, num_envs=N_ENVS,
+                                num_steps=N_STEPS, num_minibatches=4, update_epochs=4, learning_rate=1e-3)
     rs, m = jax.jit(lambda rs: prog.run_chunk(rs, N_UPDATES))(rs)
     ret = np.asarray(m["mean_episode_return"])
     eps = np.asarray(m["episodes"])

@@ -118,7 +118,7 @@ def test_masked_entropy_and_log_prob_ignore_masked():
         (64, 4, 4, 2.5e-4),  # k = 0.25 < 1: reference values
         (256, 4, 4, 2.5e-4),  # k = 1
         (1024, 16, 2, 2.5e-4 * 16 / 32),  # k = 4: 4 // 4 = 1 -> floor 2
-        (2048, 32, 2, 6.25e-5),  # k = 8 (the example)
+        (2048, 32, 2, 6.25e-5),  # k = 8 (the README's example)
         (8192, 128, 2, 2.5e-4 * 16 / 256),  # k = 32
     ],
 )

@@ -6,7 +6,7 @@ import imageio.v2 as imageio
 import numpy as np
 
 from jitrl.config import resolve
-from jitrl.replay import main as watch_main
+from jitrl.cli.watch import main as watch_main
 from jitrl.training import Trainer
 
 

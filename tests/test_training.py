@@ -7,17 +7,16 @@ import sys
 import textwrap
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
-from flax import struct
 
 import jitrl
 from jitrl.cli.train import main as train_main
+from jitrl.cli.watch import main as watch_main
 from jitrl.config import resolve
-from jitrl.envs.base import Environment
 from jitrl.training import Trainer
 from jitrl.training.runlog import read_metrics
+from toys import NanAfter, Painter
 
 TIMING = ("sps", "elapsed_s")
 
@@ -70,6 +69,65 @@ def test_same_seed_identical_and_resume_after_ctrl_c_equals_no_stop(tmp_path):
     assert leaves_equal(a, b)
 
 
+def _damage(step_dir, how):
+    """Truncate every data file of a checkpoint step to half, or overwrite its metadata with garbage."""
+    if how == "truncate":
+        for d, _, files in os.walk(os.path.join(step_dir, "state")):
+            for f in files:
+                if os.path.basename(d) == "d":
+                    path = os.path.join(d, f)
+                    with open(path, "r+b") as fh:
+                        fh.truncate(os.path.getsize(path) // 2)
+    else:
+        with open(os.path.join(step_dir, "state", "_METADATA"), "wb") as fh:
+            fh.write(b"\x00garbage{")
+
+
+def test_damaged_newest_checkpoints_fall_back_to_an_older_one(tmp_path, capsys):
+    full = Trainer(small_cfg(tmp_path, "whole"), quiet=True).run()
+    paused = Trainer(small_cfg(tmp_path, "dmg"), quiet=True).run(max_updates=6)
+    assert paused.stop_reason == "paused" and paused.last_checkpoint == 6
+    ckdir = os.path.join(str(tmp_path), "dmg", "checkpoints")
+    assert sorted(x for x in os.listdir(ckdir) if x.isdigit()) == ["2", "4", "6"]
+    _damage(os.path.join(ckdir, "6"), "truncate")
+    _damage(os.path.join(ckdir, "4"), "garble")
+    capsys.readouterr()
+    # watching the run reads the newest good checkpoint too, and leaves the damaged ones in place
+    assert watch_main(["--checkpoint", os.path.join(str(tmp_path), "dmg"), "--episodes", "1", "--no-show"]) == 0
+    out = capsys.readouterr()
+    assert "checkpoint at update 2" in out.out and "falling back to step 2" in out.err
+    assert sorted(x for x in os.listdir(ckdir) if x.isdigit()) == ["2", "4", "6"]
+    assert train_main(["--resume", os.path.join(str(tmp_path), "dmg"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    # each damaged step is named, with why, and what comes instead
+    assert f"checkpoint {ckdir}/6 cannot be read (" in err and "falling back to step 4" in err, err
+    assert f"checkpoint {ckdir}/4 cannot be read (" in err and "falling back to step 2" in err, err
+    assert f"{ckdir}/6.damaged" in err and "Traceback" not in err
+    # the damaged steps are kept aside; the run went on from step 2 exactly as an uninterrupted run
+    assert {"6.damaged", "4.damaged", "8"} <= set(os.listdir(ckdir))
+    resumed = read_metrics(os.path.join(str(tmp_path), "dmg"))
+    assert [r["update"] for r in resumed] == [2, 4, 6, 8]
+    assert strip(resumed) == strip(full.records)
+    from jitrl.training.checkpoint import CheckpointStore
+
+    b, meta = CheckpointStore(os.path.join(str(tmp_path), "dmg")).restore(full.state)
+    assert meta["update"] == 8 and leaves_equal(b, full.state)
+
+
+def test_no_readable_checkpoint_is_one_message_per_step(tmp_path, capsys):
+    Trainer(small_cfg(tmp_path, "gone", total_timesteps=4 * 16 * 4), quiet=True).run()
+    ckdir = os.path.join(str(tmp_path), "gone", "checkpoints")
+    steps = sorted(x for x in os.listdir(ckdir) if x.isdigit())
+    for st in steps:
+        _damage(os.path.join(ckdir, st), "truncate")
+    capsys.readouterr()
+    assert train_main(["--resume", os.path.join(str(tmp_path), "gone"), "--quiet"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert [f"{ckdir}/{st}: cannot be read" in " ".join(err) for st in steps] == [True] * len(steps)
+    assert err[-1] == f"error: {ckdir}: no checkpoint can be read"
+    assert sorted(x for x in os.listdir(ckdir) if x.isdigit()) == steps  # nothing set aside when nothing reads
+
+
 def test_run_directory_contents(tmp_path):
     res = Trainer(small_cfg(tmp_path, "r", total_timesteps=4 * 16 * 4), quiet=True).run()
     d = res.run_dir
@@ -100,40 +158,6 @@ def test_refuses_to_overwrite_a_run(tmp_path, capsys):
 
 
 # --- NaN handling -------------------------------------------------------------------
-@struct.dataclass
-class _NanState:
-    t: jnp.ndarray
-
-
-@struct.dataclass
-class _NanParams:
-    nan_after: int = 200
-
-
-class NanAfter(Environment):
-    """Reward 1 until the env has taken ``nan_after`` steps, NaN after (episodes never end)."""
-
-    name = "nan-test"
-
-    @property
-    def default_params(self):
-        return _NanParams()
-
-    def num_actions(self, params=None):
-        return 2
-
-    def observation_shape(self, params=None):
-        return (1,)
-
-    def reset_env(self, key, params):
-        return jnp.zeros((1,), jnp.float32), _NanState(t=jnp.zeros((), jnp.int32))
-
-    def step_env(self, key, state, action, params):
-        t = state.t + 1
-        r = jnp.where(t > params.nan_after, jnp.nan, 1.0)
-        return (jnp.zeros((1,), jnp.float32), _NanState(t=t), r, jnp.zeros((), bool), jnp.zeros((), bool), {})
-
-
 def test_nan_stops_run_and_keeps_last_good_checkpoint(tmp_path, capsys):
     jitrl.register("nan-test", NanAfter)
     # 16 steps per update: the env crosses 200 steps in update 13
@@ -240,23 +264,6 @@ def test_two_forced_cpu_devices_match_one(tmp_path):
 
 
 # --- the final policy's replay ------------------------------------------------------
-class Painter(NanAfter):
-    """A 5-step episode whose RGB frame shows the step count."""
-
-    name = "painter-test"
-
-    @property
-    def default_params(self):
-        return _NanParams(nan_after=10**9)
-
-    def step_env(self, key, state, action, params):
-        obs, st, r, term, trunc, info = super().step_env(key, state, action, params)
-        return obs, st, r, st.t >= 5, trunc, info
-
-    def render_rgb(self, state, params=None):
-        return np.full((4, 6, 3), 40 * int(state.t), np.uint8)
-
-
 def test_final_policy_replay_gif_in_run_and_tensorboard(tmp_path):
     import imageio.v2 as imageio
 

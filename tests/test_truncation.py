@@ -2,51 +2,11 @@
 gamma * V(true next state) to the reward (the episode is cut, not over);
 on a terminated step it adds nothing."""
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
-from jitrl.envs.base import Environment
-from jitrl.ppo.config import PPOConfig
-from jitrl.ppo.learner import PPOProgram
 from jitrl.ppo.rollout import collect
-from jitrl.ppo.state import HParams
-
-
-@struct.dataclass
-class _S:
-    t: jnp.ndarray
-
-
-@struct.dataclass
-class _P:
-    limit: int = 3
-    terminate: bool = False
-
-
-class Counter(Environment):
-    """obs = [t]; reward 1 per step; the episode ends after ``limit`` steps,
-    as a truncation (or a termination when ``terminate``)."""
-
-    @property
-    def default_params(self):
-        return _P()
-
-    def num_actions(self, params=None):
-        return 2
-
-    def observation_shape(self, params=None):
-        return (1,)
-
-    def reset_env(self, key, params):
-        return jnp.zeros((1,), jnp.float32), _S(t=jnp.zeros((), jnp.int32))
-
-    def step_env(self, key, state, action, params):
-        t = state.t + 1
-        end = t >= params.limit
-        obs = jnp.array([t], jnp.float32)
-        return obs, _S(t=t), jnp.float32(1.0), end & params.terminate, end & ~params.terminate, {}
+from toys import Counter, CounterParams, ppo_program
 
 
 class ValueIsObs(nn.Module):
@@ -59,10 +19,9 @@ class ValueIsObs(nn.Module):
 
 
 def _rollout(terminate):
-    env, params = Counter(), _P(limit=3, terminate=terminate)
-    cfg = PPOConfig(num_envs=2, num_steps=7, num_minibatches=1, update_epochs=1, gamma=0.9, auto_scale=False)
-    prog = PPOProgram(env, params, ValueIsObs(), cfg, 1)
-    rs = prog.init(jax.random.PRNGKey(0), HParams.from_config(cfg))
+    env, params = Counter(), CounterParams(limit=3, terminate=terminate)
+    cfg, prog, rs = ppo_program(env, params, ValueIsObs(), num_envs=2, num_steps=7, num_minibatches=1,
+                                update_epochs=1, gamma=0.9)
     _, traj, _, metrics = collect(env, params, ValueIsObs(), prog.acting, cfg.num_steps, rs)
     return np.asarray(traj.reward), np.asarray(traj.done), metrics
 

@@ -6,18 +6,18 @@ import os
 import textwrap
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
-from flax import struct
 
 import jitrl
 import jitrl.training
+from jitrl.cli.compare import main as compare_main
+from jitrl.cli.sweep import main as sweep_main
 from jitrl.cli.train import main as train_main
-from jitrl.envs.base import Environment
+from jitrl.cli.validate import main as validate_main
 from jitrl.training.runlog import read_metrics
-from jitrl.workflow.commands import compare_main, sweep_main, validate_main
 from jitrl.workflow.monitoring import EssEarlyStop
+from toys import ThreeRates
 
 BASE = """
 env: CartPole-v1
@@ -173,48 +173,6 @@ def test_two_stage_curriculum_hands_parameters_on_and_resumes(tmp_path, counted_
 
 
 # --- ESS early stopping ---------------------------------------------------------------
-@struct.dataclass
-class _RateState:
-    t: jnp.ndarray
-
-
-@struct.dataclass
-class _RateParams:
-    max_steps: int = 8
-
-
-class ThreeRates(Environment):
-    """A rate env with fixed log-rates (0, 1, 2) and 8-step episodes: the trainer samples from
-    softmax(logits + log-rates); with any policy the batch ESS ratio is <= 1."""
-
-    name = "three-rates"
-
-    @property
-    def default_params(self):
-        return _RateParams()
-
-    def num_actions(self, params=None):
-        return 3
-
-    def observation_shape(self, params=None):
-        return (2,)
-
-    def get_obs(self, state, params=None):
-        return jnp.stack([state.t.astype(jnp.float32) / 8.0, jnp.ones(())])
-
-    def reset_env(self, key, params):
-        s = _RateState(t=jnp.zeros((), jnp.int32))
-        return self.get_obs(s), s
-
-    def log_rates(self, state, params=None):
-        return jnp.array([0.0, 1.0, 2.0], jnp.float32)
-
-    def step_env(self, key, state, action, params):
-        s = _RateState(t=state.t + 1)
-        r = (action == 2).astype(jnp.float32)
-        return self.get_obs(s), s, r, jnp.zeros((), bool), s.t >= params.max_steps, {}
-
-
 def test_ess_callback_counts_consecutive_low_logs():
     cb = EssEarlyStop(0.3, 3)
     seq = [0.2, 0.1, 0.5, 0.2, None, 0.25, 0.1]  # None (no ESS logged) neither counts nor resets

@@ -5,9 +5,10 @@ import textwrap
 
 import pytest
 
+from jitrl.cli.validate import main as validate_main
 from jitrl.config import ConfigError, resolve
-from jitrl.workflow import criteria as C
-from jitrl.workflow.commands import validate_main
+from jitrl.config import criteria as C
+from jitrl.workflow import validation as V
 from jitrl.workflow.curriculum import check_curriculum, is_curriculum_file, load_curriculum
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,7 +44,7 @@ def test_every_shipped_spec_validates():
 def test_seed_values_resolve():
     v2 = resolve(os.path.join(ROOT, "specs/hackmatrix/ppo_agent_v2.yaml"))
     p = v2.ppo
-    # seed 004: 2048 x 128 -> 32 minibatches x 2 epochs (the raised floor), LR 6.25e-5, ent 0.15
+    # the HackMatrix tuning spec: 2048 x 128 -> 32 minibatches x 2 epochs (the raised floor), LR 6.25e-5, ent 0.15
     assert (p.num_envs, p.num_steps, p.num_minibatches, p.update_epochs) == (2048, 128, 32, 2)
     assert p.learning_rate == pytest.approx(6.25e-5) and p.ent_coef == pytest.approx(0.15)
     assert v2.source("update_epochs") == "auto-scale" and v2.source("learning_rate").startswith("file:")
@@ -163,7 +164,7 @@ def test_curriculum_file_mistakes(tmp_path):
         transfer: worst
         stages:
           - spec: s.yaml
-            advance: {when: [{metric: mean_episode_return, op: "==", threshold: high}], window: 0}
+            advance: {when: [{metric: mean_episode_return, op: "==", value: high}], window: 0}
           - {spec: missing.yaml, colour: red}
     """)
     with pytest.raises(ConfigError) as e:
@@ -171,7 +172,7 @@ def test_curriculum_file_mistakes(tmp_path):
     got = e.value.problems
     for w in ("transfer: 'worst' -- best or first", "stages[0].advance.window: 0 -- an integer >= 1",
               "stages[0].advance.when[0].op: '==' -- one of <, <=, >, >=",
-              "stages[0].advance.when[0].threshold: 'high' -- a number",
+              "stages[0].advance.when[0].value: 'high' -- a number",
               "stages[1].colour: unknown key", "stages[1].spec: 'missing.yaml' -- no such file"):
         assert sum(w in line for line in got) == 1, (w, got)
     assert len(got) == 6
@@ -193,12 +194,63 @@ def test_criteria_judge_synthetic_records():
         {"config": "update_epochs", "op": "==", "value": 2},
         {"config": "update_epochs", "op": "==", "value": 4},
     ])
-    v = C.evaluate(crit, recs, {"update_epochs": 2})
+    v = V.evaluate(crit, recs, {"update_epochs": 2})
     assert [x.status for x in v] == ["FAIL", "PASS", "PASS", "FAIL", "SHORT", "PASS", "FAIL", "SHORT", "PASS", "FAIL"]
     assert v[0].observed == 0.07 and "update 10" in v[0].where and v[0].criterion.checked_metric == "approx_kl_max"
     assert v[3].observed == 0.9 and "update 15" in v[3].where
     assert v[5].observed == -1.4 and "update 15" in v[5].where
     assert v[6].observed == -1.6  # the best value seen by update 10
-    assert C.summarize(v, short_fails=False)["passed"] is False
+    assert V.summarize(v, short_fails=False)["passed"] is False
     ok = [x for x in v if x.status != "FAIL"]
-    assert C.summarize(ok, short_fails=False)["passed"] and not C.summarize(ok, short_fails=True)["passed"]
+    assert V.summarize(ok, short_fails=False)["passed"] and not V.summarize(ok, short_fails=True)["passed"]
+
+
+def test_one_condition_type_serves_criteria_advance_rules_and_early_stopping(tmp_path):
+    from jitrl.config.conditions import Condition, parse_condition
+    from jitrl.workflow.monitoring import AdvanceRule, EssEarlyStop
+
+    # the old curriculum spelling is an error that names the new one (not a silent alias)
+    cond, problems = parse_condition({"metric": "ess_episode", "op": ">=", "threshold": 0.7}, "when[0]")
+    assert cond is None and problems == ["when[0].threshold: renamed -- write value: 0.7 (a condition is metric, "
+                                         "op, value)"]
+    write(tmp_path, "s.yaml", "env: CartPole-v1\nnum_envs: 4\nnum_steps: 8\n")
+    old = write(tmp_path, "old.yaml", """
+        stages:
+          - spec: s.yaml
+            advance: {when: [{metric: mean_episode_return, op: ">", threshold: 3.0}], min_timesteps: 0}
+    """)
+    with pytest.raises(ConfigError) as e:
+        load_curriculum(old)
+    assert e.value.problems == [f"{old}: stages[0].advance.when[0].threshold: renamed -- write value: 3.0 "
+                                f"(a condition is metric, op, value)"]
+    # the same condition, spelt the same, in a curriculum (its own window beats the stage's) ...
+    new = write(tmp_path, "new.yaml", """
+        stages:
+          - spec: s.yaml
+            advance:
+              when: [{metric: r, op: ">", value: 2.0, window: 2}, {metric: k, op: "<", value: 1.0}]
+              window: 3
+    """)
+    (a, b) = load_curriculum(new).stages[0].when
+    assert (a, b) == (Condition("r", ">", 2.0, 2), Condition("k", "<", 1.0, 3))
+    rule = AdvanceRule([a], min_timesteps=0)
+    seen = [rule({"update": u, "env_steps": u, "r": r}) for u, r in enumerate((1.0, 4.0, 0.5, 3.9), 1)]
+    # window means: -, 2.5, 2.25, 2.2 -> the rule fires at the second log
+    assert seen[0] is None and seen[1].startswith("advance: r 2.5 > 2 (mean of the last 2 logs)")
+    # ... in a validation criterion ...
+    recs = [{"update": u, "r": r} for u, r in ((1, 1.0), (2, 4.0), (3, 0.5), (4, 3.9))]
+    crit = C.parse_criteria([{"metric": "r", "op": ">", "value": 2.1, "window": 2, "final": True},
+                             {"metric": "r", "op": ">", "value": 2.4, "window": 2, "by": 4},
+                             {"metric": "r", "op": ">", "value": 1.0, "window": 3}])
+    v = V.evaluate(crit, recs, {})
+    assert [x.status for x in v] == ["PASS", "PASS", "PASS"]
+    assert v[0].observed == pytest.approx(2.2) and "update 4" in v[0].where      # mean of 0.5, 3.9
+    assert v[1].observed == pytest.approx(2.5) and "update 2" in v[1].where      # mean of 1.0, 4.0
+    assert v[2].observed == pytest.approx(5.5 / 3)                                 # worst of 5.5/3, 8.4/3
+    assert "window" in C.validate_criteria([{"metric": "r", "op": ">", "value": 1, "window": 0}])[0]
+    assert "window" in C.validate_criteria([{"config": "gamma", "op": "==", "value": 1, "window": 2}])[0]
+    # ... and in early stopping: ess < threshold on consecutive logs
+    stop = EssEarlyStop(0.5, 2)
+    assert stop.condition == Condition("ess", "<", 0.5)
+    assert [stop({"update": u, "ess": e}) is not None for u, e in enumerate((0.4, 0.6, 0.4, 0.3), 1)] == [
+        False, False, False, True]

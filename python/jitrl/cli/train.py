@@ -1,4 +1,5 @@
-"""``scripts/train_purejaxrl.py``: parse flags, resolve the config, train.
+"""``scripts/train_purejaxrl.py``: parse flags, resolve the config, train (one
+run, or the stages of a curriculum).
 
 Exit codes: 0 done (or early-stopped by a monitor), 1 stopped on NaN/inf,
 2 bad flag/config (one line per problem, no traceback), 130 Ctrl-C (saved).
@@ -10,16 +11,16 @@ import os
 import sys
 from typing import Dict, List, Optional
 
+from jitrl.cli.common import CleanParser, add_spec_flags, print_problems, spec_flags
 from jitrl.config import ConfigError, describe, load_saved, resolve
 from jitrl.config import schema
+from jitrl.training import CONFIG_FILE, Trainer
+from jitrl.training.runlog import read_metrics
+from jitrl.workflow.curriculum import STATE_FILE, run_curriculum
+from jitrl.workflow.monitoring import ess_callbacks
 
-
-class CleanParser(argparse.ArgumentParser):
-    """argparse that reports a bad flag in one line and exits 2 (no usage dump)."""
-
-    def error(self, message: str):  # noqa: D401
-        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
-        sys.exit(2)
+#: exit status of each stop reason (anything else: 0)
+EXIT_CODES = {"nan": 1, "interrupted": 130}
 
 
 def build_parser() -> CleanParser:
@@ -37,15 +38,12 @@ def build_parser() -> CleanParser:
                    help="train the stages of a curriculum file in order, each from the previous stage's final "
                         "parameters (flags apply to every stage; --resume CURRICULUM_DIR continues one)")
     p.add_argument("--stage", default="all", help="with --curriculum: all, or one stage number")
-    for f in schema.FIELDS:
-        if f.flag:
-            p.add_argument(f.flag, dest="set:" + f.key, metavar=f.kind.upper().replace("OPTIONAL_", ""),
-                           help=f"{f.key}: {f.allowed} (default {schema.format_value(f.default)})")
+    add_spec_flags(p, defaults=True)
     return p
 
 
 def flag_values(ns: argparse.Namespace) -> Dict[str, str]:
-    out = {k[4:]: v for k, v in vars(ns).items() if k.startswith("set:") and v is not None}
+    out = spec_flags(ns)
     if ns.no_auto_scale:
         out["auto_scale"] = "false"
     return out
@@ -58,7 +56,7 @@ def resolve_from_args(ns: argparse.Namespace):
             given = ", ".join(sorted(schema.FIELDS_BY_KEY[k].flag or k for k in flags) + (["--config"] if ns.config else []))
             raise ConfigError([f"--resume: {given} -- a resumed run keeps its saved config.yaml; pass only --resume RUN_DIR"])
         run_dir = ns.resume.rstrip("/")
-        path = os.path.join(run_dir, "config.yaml")
+        path = os.path.join(run_dir, CONFIG_FILE)
         if not os.path.isfile(path):
             raise ConfigError([f"--resume: {ns.resume!r} -- not a run directory (no config.yaml in it)"])
         cfg = load_saved(path)
@@ -69,29 +67,17 @@ def resolve_from_args(ns: argparse.Namespace):
 
 
 def _is_curriculum_dir(path: Optional[str]) -> bool:
-    return bool(path) and os.path.isfile(os.path.join(path, "curriculum_state.json"))
+    return bool(path) and os.path.isfile(os.path.join(path, STATE_FILE))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     ns = build_parser().parse_args(argv)
     if ns.curriculum or _is_curriculum_dir(ns.resume):
-        from jitrl.workflow.curriculum import main_from_args
-
-        return main_from_args(ns, flag_values(ns))
+        return curriculum_main(ns, flag_values(ns))
     try:
         cfg = resolve_from_args(ns)
-    except ConfigError as exc:
-        for line in exc.problems:
-            sys.stderr.write(f"error: {line}\n")
-        return 2
-    from jitrl.training import Trainer
-
-    if not ns.quiet:
-        print(describe(cfg), flush=True)
-    try:
-        from jitrl.training.runlog import read_metrics
-        from jitrl.workflow.monitoring import ess_callbacks
-
+        if not ns.quiet:
+            print(describe(cfg), flush=True)
         prior = read_metrics(os.path.join(cfg.run.checkpoint_dir, cfg.run.run_name)) if ns.resume else []
         trainer = Trainer(cfg, quiet=ns.quiet, callbacks=ess_callbacks(cfg, prior))
         if not ns.quiet:
@@ -99,13 +85,24 @@ def main(argv: Optional[List[str]] = None) -> int:
                   flush=True)
         result = trainer.run(resume=bool(ns.resume))
     except ConfigError as exc:
-        for line in exc.problems:
-            sys.stderr.write(f"error: {line}\n")
-        return 2
+        return print_problems(exc)
     except ValueError as exc:  # e.g. devices not dividing num_envs
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
-    return {"nan": 1, "interrupted": 130}.get(result.stop_reason, 0)
+        return print_problems(ConfigError([str(exc)]))
+    return EXIT_CODES.get(result.stop_reason, 0)
+
+
+def curriculum_main(ns: argparse.Namespace, flags: Dict[str, str]) -> int:
+    """``train_purejaxrl.py --curriculum FILE [--stage all|N] [--resume DIR]`` (flags: spec keys -> text)."""
+    try:
+        res = run_curriculum(ns.curriculum, stage=ns.stage, flags=flags, resume_dir=ns.resume,
+                             quiet=ns.quiet, log=(lambda *_: None) if ns.quiet else print)
+    except ConfigError as exc:
+        return print_problems(exc)
+    if not ns.quiet:
+        for st in res.stages:
+            print(f"  stage {st['index']} {st['name']}: {st['status']}"
+                  + (f" ({st['stop_reason']})" if st["stop_reason"] else "") + (f" -> {st['run_dir']}" if st["run_dir"] else ""))
+    return res.exit_code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,28 +9,28 @@ raised together as one :class:`ConfigError` whose lines each name the file
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 import os
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
+from jitrl.common.files import stamped_name
 from jitrl.config import schema
-from jitrl.config.sections import SECTION_TYPES, EnvSpec, ResolvedConfig
+from jitrl.config.criteria import validate_criteria
+from jitrl.config.errors import ConfigError
+from jitrl.config.sections import SECTION_TYPES, ResolvedConfig
+from jitrl.envs.registry import UnknownEnvError, make
+from jitrl.networks import network_names
 from jitrl.ppo.config import AUTO_SCALED, auto_scale_for_batch_size
 
 #: nested sections whose children are flattened to ``<section>.<child>``
 _NESTED = ("network",)
-#: seed-002 style ``ppo:`` sub-mapping: its children are top-level PPO keys
+#: a ``ppo:`` sub-mapping (the earlier trainer's agent configs group PPO keys so):
+#: its children are top-level PPO keys
 _PPO_GROUP = "ppo"
-
-
-class ConfigError(Exception):
-    """One or more config problems; ``str()`` gives one line per problem."""
-
-    def __init__(self, problems: Iterable[str]):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
+#: top-level keys that are not section fields: key -> ``validate(value) -> [problem, ...]``
+#: (``extends`` is read by :func:`read_spec` itself)
+EXTRA_KEYS: Dict[str, Optional[Callable[[Any], List[str]]]] = {"extends": None, "validation": validate_criteria}
 
 
 # ---------------------------------------------------------------------------
@@ -56,7 +56,7 @@ def _flatten(doc: Mapping[str, Any], where: str, problems: List[str]) -> Dict[st
                 problems.append(f"{where}: {key}: {value!r} -- a mapping")
                 continue
             for sub, v in value.items():
-                if sub == "policy":  # seed 002 names the SB3 policy class; it has no meaning here
+                if sub == "policy":  # the earlier trainer's configs name the SB3 policy class; no meaning here
                     continue
                 flat[f"{key}.{sub}"] = v
         elif key == _PPO_GROUP and isinstance(value, dict):
@@ -64,13 +64,6 @@ def _flatten(doc: Mapping[str, Any], where: str, problems: List[str]) -> Dict[st
         else:
             flat[key] = value
     return flat
-
-
-def unknown_keys(mapping: Mapping[str, Any], allowed: Iterable[str], at: str) -> List[str]:
-    """One ``<at><key>: unknown key; allowed: ...`` problem per key of ``mapping``
-    not in ``allowed`` (``at`` ends with the separator, e.g. ``"file: "`` or ``"stages[0]."``)."""
-    allowed = list(allowed)
-    return [f"{at}{k}: unknown key; allowed: {', '.join(allowed)}" for k in mapping if k not in allowed]
 
 
 def read_yaml_mapping(path: str, what: str) -> Dict[str, Any]:
@@ -115,8 +108,8 @@ def read_spec(path: str, _seen: Tuple[str, ...] = ()) -> Tuple[Dict[str, Any], D
             except ConfigError as exc:
                 problems.extend(exc.problems)
     for key, value in flat.items():
-        if key not in schema.FIELDS_BY_KEY and key not in schema.EXTRA_KEYS:
-            allowed = sorted(set(schema.FIELDS_BY_KEY) | set(schema.EXTRA_KEYS))
+        if key not in schema.FIELDS_BY_KEY and key not in EXTRA_KEYS:
+            allowed = sorted(set(schema.FIELDS_BY_KEY) | set(EXTRA_KEYS))
             problems.append(f"{path}: {key}: unknown key; allowed: {', '.join(allowed)}")
             continue
         if key == "env.params" and isinstance(value, dict) and isinstance(values.get(key), dict):
@@ -129,19 +122,16 @@ def read_spec(path: str, _seen: Tuple[str, ...] = ()) -> Tuple[Dict[str, Any], D
 
 
 # ---------------------------------------------------------------------------
-# resolving
+# resolving: five named steps
 # ---------------------------------------------------------------------------
-def _check_env(name: str, params: Dict[str, Any], where: str) -> List[str]:
-    """Problems with the env name or its parameter overrides (constructs the env)."""
-    from jitrl.envs.registry import UnknownEnvError, make
+@dataclasses.dataclass
+class _Layers:
+    """Values merged from defaults, the spec file and the flags, with their sources."""
 
-    try:
-        make(name, **params)
-    except UnknownEnvError as exc:
-        return [f"{where}: {exc}"]
-    except (TypeError, ValueError) as exc:
-        return [f"{where}: env.params: {exc}"]
-    return []
+    values: Dict[str, Any]
+    sources: Dict[str, str]
+    extras: Dict[str, Any]
+    origin: Dict[str, str]  # spec key -> "file:<path>" of the file that set it
 
 
 def resolve(
@@ -157,100 +147,113 @@ def resolve(
     with ``flags_from_text`` they are parsed from strings as CLI flags are.
     Raises :class:`ConfigError` listing every problem found.
     """
-    flags = dict(flags or {})
+    layers = _merge_layers(spec_path, dict(flags or {}), flags_from_text)
+    sections = _build_sections(layers.values)
+    _auto_scale(sections, layers.sources)
+    problems = _check_whole(sections, layers, check_env)
+    if problems:
+        raise ConfigError(problems)
+    sections["run"] = _name_run(sections["run"], layers.values["env.name"])
+    return ResolvedConfig(**sections, sources=tuple(sorted(layers.sources.items())),
+                          extras=tuple(sorted(layers.extras.items())))
+
+
+def _merge_layers(spec_path: Optional[str], flags: Dict[str, Any], flags_from_text: bool) -> _Layers:
+    """Step 1: schema defaults, then the spec file (``extends`` parents first), then
+    the flags; each value type-checked and range-checked (all problems raised together)."""
+    raw, origin = read_spec(spec_path) if spec_path is not None else ({}, {})
+    layers = _Layers({f.key: f.default for f in schema.FIELDS}, {f.key: "default" for f in schema.FIELDS}, {},
+                     origin)
     problems: List[str] = []
-    raw: Dict[str, Any] = {}
-    origin: Dict[str, str] = {}
-    if spec_path is not None:
-        raw, origin = read_spec(spec_path)
-
-    values: Dict[str, Any] = {f.key: f.default for f in schema.FIELDS}
-    sources: Dict[str, str] = {f.key: "default" for f in schema.FIELDS}
-    extras: Dict[str, Any] = {}
-
-    def put(key: str, value: Any, src: str, where: str, from_text: bool) -> None:
-        field = schema.FIELDS_BY_KEY.get(key)
-        if field is None:
-            validate = schema.EXTRA_VALIDATORS.get(key)
-            bad = validate(value) if validate is not None else []
-            problems.extend(f"{where}: {line}" for line in bad)
-            if not bad:
-                extras[key] = value
-                sources[key] = src
-            return
-        label = field.flag if (src == "flag" and field.flag) else key
-        coerced, why = schema.coerce(field, value, from_text=from_text)
-        if why is None:
-            why = schema.check(field, coerced)
-        if why is not None:
-            problems.append(f"{where}: {label}: {value!r} -- {why}")
-            return
-        values[key] = coerced
-        sources[key] = src
-
     for key, value in raw.items():
-        put(key, value, origin[key], origin[key][5:], from_text=False)
+        problems += _put(layers, key, value, origin[key], origin[key][5:], from_text=False)
     for key, value in flags.items():
         if key not in schema.FIELDS_BY_KEY:
             problems.append(f"flag: {key}: unknown setting")
             continue
-        put(key, value, "flag", "flag", from_text=flags_from_text and isinstance(value, str))
-
+        problems += _put(layers, key, value, "flag", "flag", from_text=flags_from_text and isinstance(value, str))
     if problems:
         raise ConfigError(problems)
+    return layers
 
-    # -- env ------------------------------------------------------------------------
-    env_params = dict(values["env.params"])
-    if check_env:
-        where = (origin.get("env.name") or origin.get("env.params") or "config").replace("file:", "")
-        problems += _check_env(values["env.name"], env_params, where)
 
-    # -- sections ---------------------------------------------------------------------
+def _put(layers: _Layers, key: str, value: Any, src: str, where: str, from_text: bool) -> List[str]:
+    """Set one key from one layer; the problems with its value (none when it was set)."""
+    field = schema.FIELDS_BY_KEY.get(key)
+    if field is None:  # an extra key: kept raw for the module that reads it
+        validate = EXTRA_KEYS.get(key)
+        bad = validate(value) if validate is not None else []
+        if not bad:
+            layers.extras[key] = value
+            layers.sources[key] = src
+        return [f"{where}: {line}" for line in bad]
+    label = field.flag if (src == "flag" and field.flag) else key
+    coerced, why = schema.coerce(field, value, from_text=from_text)
+    if why is None:
+        why = schema.check(field, coerced)
+    if why is not None:
+        return [f"{where}: {label}: {value!r} -- {why}"]
+    layers.values[key] = coerced
+    layers.sources[key] = src
+    return []
+
+
+def _build_sections(values: Mapping[str, Any]) -> Dict[str, Any]:
+    """Step 2: one frozen dataclass per section from the flat ``{spec key: value}``."""
     by_section: Dict[str, Dict[str, Any]] = {s: {} for s in SECTION_TYPES}
     for f in schema.FIELDS:
         by_section[f.section][f.attr] = values[f.key]
-    by_section["env"]["params"] = tuple(sorted(env_params.items()))
-    built = {s: SECTION_TYPES[s](**kw) for s, kw in by_section.items()}
+    by_section["env"]["params"] = tuple(sorted(dict(values["env.params"]).items()))
+    return {s: SECTION_TYPES[s](**kw) for s, kw in by_section.items()}
 
-    # -- auto-scaling (never over a file or flag value) --------------------------------
-    ppo = built["ppo"]
+
+def _auto_scale(sections: Dict[str, Any], sources: Dict[str, str]) -> None:
+    """Step 3: scale minibatches, epochs and LR to the batch (never over a file or flag value)."""
+    ppo = sections["ppo"]
     explicit = tuple(k for k in AUTO_SCALED if sources[k] != "default")
     scaled = auto_scale_for_batch_size(ppo, explicit=explicit)
     for k in AUTO_SCALED:
         if getattr(scaled, k) != getattr(ppo, k):
             sources[k] = "auto-scale"
-    built["ppo"] = scaled
+    sections["ppo"] = scaled
 
-    if scaled.batch_size % scaled.num_minibatches:
-        where = sources["num_minibatches"].replace("file:", "")
+
+def _check_whole(sections: Dict[str, Any], layers: _Layers, check_env: bool) -> List[str]:
+    """Step 4: what no single value shows: the env and its parameters (built once),
+    the minibatch count against the batch, the network name."""
+    problems: List[str] = []
+    if check_env:
+        where = (layers.origin.get("env.name") or layers.origin.get("env.params") or "config").replace("file:", "")
+        problems += _check_env(sections["env"].name, dict(layers.values["env.params"]), where)
+    ppo = sections["ppo"]
+    if ppo.batch_size % ppo.num_minibatches:
         problems.append(
-            f"{where}: num_minibatches: {scaled.num_minibatches} -- must divide the batch "
-            f"num_envs x num_steps = {scaled.num_envs} x {scaled.num_steps} = {scaled.batch_size}"
+            f"{layers.sources['num_minibatches'].replace('file:', '')}: num_minibatches: {ppo.num_minibatches} -- "
+            f"must divide the batch num_envs x num_steps = {ppo.num_envs} x {ppo.num_steps} = {ppo.batch_size}"
         )
-    if check_env and not problems:
-        from jitrl.networks.registry import network_names
+    kind = sections["network"].kind
+    if check_env and not problems and kind != "auto" and kind not in network_names():
+        where = layers.sources["network.kind"].replace("file:", "")
+        problems.append(f"{where}: network.kind: {kind!r} -- one of auto, {', '.join(network_names())}")
+    return problems
 
-        kind = built["network"].kind
-        if kind != "auto" and kind not in network_names():
-            where = sources["network.kind"].replace("file:", "")
-            problems.append(f"{where}: network.kind: {kind!r} -- one of auto, {', '.join(network_names())}")
-    if problems:
-        raise ConfigError(problems)
 
-    run = built["run"]
-    if run.run_name is None:
-        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        run = dataclasses.replace(run, run_name=f"{values['env.name']}_{stamp}")
-        built["run"] = run
-    return ResolvedConfig(
-        meta=built["meta"],
-        env=built["env"],
-        ppo=built["ppo"],
-        network=built["network"],
-        run=run,
-        sources=tuple(sorted(sources.items())),
-        extras=tuple(sorted(extras.items())),
-    )
+def _check_env(name: str, params: Dict[str, Any], where: str) -> List[str]:
+    """Problems with the env name or its parameter overrides (constructs the env)."""
+    try:
+        make(name, **params)
+    except UnknownEnvError as exc:
+        return [f"{where}: {exc}"]
+    except (TypeError, ValueError) as exc:
+        return [f"{where}: env.params: {exc}"]
+    return []
+
+
+def _name_run(run: Any, env_name: str) -> Any:
+    """Step 5: the default run name ``<env>_<date-time>``."""
+    if run.run_name is not None:
+        return run
+    return dataclasses.replace(run, run_name=stamped_name(env_name))
 
 
 # ---------------------------------------------------------------------------
@@ -268,7 +271,8 @@ def flat_values(cfg: ResolvedConfig) -> Dict[str, Any]:
     return out
 
 
-def _yaml_scalar(v: Any) -> str:
+def yaml_scalar(v: Any) -> str:
+    """``v`` as it is spelt in a spec file (one line)."""
     if isinstance(v, tuple):
         v = list(v)
     text = yaml.safe_dump(v, default_flow_style=True, width=10_000).strip()
@@ -290,11 +294,11 @@ def to_yaml(cfg: ResolvedConfig) -> str:
             groups.setdefault(head[0], []).append((head[1], f.key))
             if len(groups[head[0]]) == 1:
                 lines.append(f"{head[0]}:")
-            lines.append(f"  {head[1]}: {_yaml_scalar(vals[f.key])}  # {cfg.source(f.key)}")
+            lines.append(f"  {head[1]}: {yaml_scalar(vals[f.key])}  # {cfg.source(f.key)}")
         else:
-            lines.append(f"{f.key}: {_yaml_scalar(vals[f.key])}  # {cfg.source(f.key)}")
+            lines.append(f"{f.key}: {yaml_scalar(vals[f.key])}  # {cfg.source(f.key)}")
     for key, value in cfg.extras:
-        lines.append(f"{key}: {_yaml_scalar(value)}  # {cfg.source(key)}")
+        lines.append(f"{key}: {yaml_scalar(value)}  # {cfg.source(key)}")
     return "\n".join(lines) + "\n"
 
 

@@ -1,35 +1,47 @@
 """One frozen dataclass per concern of a run, and the resolved whole.
 
-``PPOConfig`` lives in :mod:`jitrl.ppo.config` and ``NetworkConfig`` in
-:mod:`jitrl.networks.registry`; the others are here. A
-:class:`ResolvedConfig` also records where every value came from
-(``default``, ``auto-scale``, ``file:<path>``, ``flag``).
+Each field is declared once, with :func:`jitrl.common.fields.setting`, in the
+dataclass that receives it: ``PPOConfig`` in :mod:`jitrl.ppo.config`,
+``NetworkConfig`` in :mod:`jitrl.networks.registry`, the others here.
+:data:`SECTIONS` says which dataclass holds which spec keys; the schema
+(:mod:`jitrl.config.schema`) is read from it. A :class:`ResolvedConfig` also
+records where every value came from (``default``, ``auto-scale``,
+``file:<path>``, ``flag``).
 """
 from __future__ import annotations
 
 import dataclasses
 from typing import Any, Dict, Optional, Tuple
 
+from jitrl.common.fields import setting
 from jitrl.networks.registry import NetworkConfig
 from jitrl.ppo.config import PPOConfig
 
 
+def _run_name(v) -> bool:
+    return v is None or ("/" not in v and v not in ("", ".", ".."))
+
+
 @dataclasses.dataclass(frozen=True)
 class SpecMeta:
-    agent_id: Optional[str] = None
-    name: Optional[str] = None
-    algorithm: str = "PPO"
-    version: int = 1
-    sweep_variant: Optional[str] = None
-    description: Optional[str] = None
+    """Identification of a spec (the earlier trainer's versioned agent configs)."""
+
+    agent_id: Optional[str] = setting(None, doc="a name, e.g. ppo_agent")
+    name: Optional[str] = setting(None, doc="a display name")
+    algorithm: str = setting("PPO", choices=("PPO", "MaskablePPO"))
+    version: int = setting(1, minimum=1)
+    sweep_variant: Optional[str] = setting(None, doc="a variant name or null")
+    description: Optional[str] = setting(None, doc="free text")
 
 
 @dataclasses.dataclass(frozen=True)
 class EnvSpec:
     """Env name and its overrides (EnvParams fields and constructor settings)."""
 
-    name: str = "hackmatrix"
-    params: Tuple[Tuple[str, Any], ...] = ()
+    name: str = setting("hackmatrix", flag="--env",
+                        doc="a registered env (hackmatrix, kmc-tio2) or a gymnax name (CartPole-v1, ...)")
+    #: a mapping in a spec; kept as sorted ``(name, value)`` pairs so the section stays hashable
+    params: Tuple[Tuple[str, Any], ...] = setting((), kind="mapping", doc="a mapping of env parameter names to values")
 
     def overrides(self) -> Dict[str, Any]:
         return {k: (tuple(v) if isinstance(v, list) else v) for k, v in self.params}
@@ -37,21 +49,38 @@ class EnvSpec:
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    total_timesteps: int = 100_000_000
-    seed: int = 0
-    num_seeds: int = 1
-    log_interval: int = 10
-    checkpoint_interval: int = 50
-    keep_checkpoints: int = 3
-    checkpoint_dir: str = "checkpoints"
-    run_name: Optional[str] = None
-    ess_threshold: float = 0.0  # 0 = ESS early stopping off
-    ess_patience: int = 10
-    smoke_timesteps: int = 0  # 0 = five updates
-    replay_steps: int = 200  # final-policy replay GIF length (0 = none)
+    """The run: budget, seeds, logging, checkpoints, monitors."""
+
+    total_timesteps: int = setting(100_000_000, minimum=1, flag="--total-timesteps")
+    seed: int = setting(0, minimum=0, flag="--seed")
+    num_seeds: int = setting(1, minimum=1, flag="--num-seeds")
+    log_interval: int = setting(10, minimum=1, doc="(updates)", flag="--log-interval")
+    checkpoint_interval: int = setting(50, minimum=1, doc="(updates; rounded up to a multiple of log_interval)",
+                                       flag="--checkpoint-interval")
+    keep_checkpoints: int = setting(3, minimum=1)
+    checkpoint_dir: str = setting("checkpoints", doc="a directory path", flag="--checkpoint-dir")
+    run_name: Optional[str] = setting(None, check=_run_name, doc="a directory name (default: <env>_<date>)",
+                                      flag="--run-name")
+    ess_threshold: float = setting(0.0, minimum=0, flag="--ess-threshold",
+                                   doc="(0 = off): stop when the mean ESS ratio (at most 1) stays below it for "
+                                       "ess_patience logs")
+    ess_patience: int = setting(10, minimum=1, doc="(consecutive logs)", flag="--ess-patience")
+    smoke_timesteps: int = setting(0, minimum=0, doc="(env steps per seed of a --mode smoke run; 0 = 5 updates)")
+    replay_steps: int = setting(200, minimum=0, flag="--replay-steps",
+                                doc="(steps of the final-policy replay GIF written to the run and TensorBoard "
+                                    "when the env renders; 0 = none)")
 
 
-SECTION_TYPES = {"meta": SpecMeta, "env": EnvSpec, "ppo": PPOConfig, "network": NetworkConfig, "run": RunConfig}
+#: (section name, dataclass, spec-key prefix), in the order the schema, the saved
+#: ``config.yaml`` and the docs table list them.
+SECTIONS = (
+    ("meta", SpecMeta, ""),
+    ("env", EnvSpec, "env."),
+    ("ppo", PPOConfig, ""),
+    ("network", NetworkConfig, "network."),
+    ("run", RunConfig, ""),
+)
+SECTION_TYPES = {name: cls for name, cls, _ in SECTIONS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +92,7 @@ class ResolvedConfig:
     run: RunConfig
     #: spec key -> "default" | "auto-scale" | "file:<path>" | "flag"
     sources: Tuple[Tuple[str, str], ...] = ()
-    #: raw values of keys owned by other modules (e.g. ``validation``), by key.
+    #: raw values of keys that are not section fields (the ``validation`` criteria), by key.
     extras: Tuple[Tuple[str, Any], ...] = ()
 
     def source(self, key: str) -> str:

@@ -1,12 +1,17 @@
-"""Name -> environment registry. ``make`` falls through to gymnax names."""
+"""Name -> environment registry, holding the shipped envs (``hackmatrix``,
+``kmc-tio2``) and any a user registers. ``make`` falls through to gymnax names."""
 from __future__ import annotations
 
 import dataclasses
 from typing import Any, Callable, Dict, Tuple
 
 from jitrl.envs.base import Environment
+from jitrl.envs.gymnax_adapter import GymnaxEnv, gymnax_names
+from jitrl.envs.gymnax_export import to_gymnax
+from jitrl.envs.hackmatrix import HackMatrix
+from jitrl.envs.kmc import KMCTiO2
 
-_REGISTRY: Dict[str, Callable[..., Environment]] = {}
+_REGISTRY: Dict[str, Callable[..., Environment]] = {"hackmatrix": HackMatrix, "kmc-tio2": KMCTiO2}
 
 
 class UnknownEnvError(ValueError):
@@ -19,13 +24,7 @@ def register(name: str, factory: Callable[..., Environment]) -> None:
 
 
 def registered_names() -> Tuple[str, ...]:
-    _load_builtin()
     return tuple(sorted(_REGISTRY))
-
-
-def _load_builtin() -> None:
-    # Importing the env packages registers them; kept lazy so `import jitrl` stays cheap.
-    import jitrl.envs.builtin  # noqa: F401
 
 
 def split_overrides(env: Environment, overrides: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
@@ -58,21 +57,18 @@ def make(name: str, api: str = "jitrl", **overrides: Any) -> Tuple[Any, Any]:
     """
     if api not in APIS:
         raise UnknownEnvError(f"api: {api!r}; allowed: {', '.join(APIS)}")
-    _load_builtin()
     if name in _REGISTRY:
         factory = _REGISTRY[name]
         probe = factory()
         _, ctor = split_overrides(probe, overrides)
         env = factory(**ctor) if ctor else probe
-    else:
-        from jitrl.envs.gymnax_adapter import GymnaxEnv, gymnax_names
-
-        if name not in gymnax_names():
-            raise UnknownEnvError(
-                f"env: unknown environment {name!r}; allowed: {', '.join(registered_names())} "
-                f"or a gymnax name ({', '.join(gymnax_names()[:6])}, ...)"
-            )
+    elif name in gymnax_names():
         env = GymnaxEnv(name)
+    else:
+        raise UnknownEnvError(
+            f"env: unknown environment {name!r}; allowed: {', '.join(registered_names())} "
+            f"or a gymnax name ({', '.join(gymnax_names()[:6])}, ...)"
+        )
     param_over, ctor_over = split_overrides(env, overrides)
     if name not in _REGISTRY and ctor_over:
         raise UnknownEnvError(
@@ -83,11 +79,9 @@ def make(name: str, api: str = "jitrl", **overrides: Any) -> Tuple[Any, Any]:
     if param_over:
         params = params.replace(**param_over)
     if api == "gymnax":
-        from jitrl.envs.gymnax_export import to_gymnax
-
         return to_gymnax(env), params
     if api == "jumanji":
-        try:
+        try:  # an optional extra: imported only when asked for
             from jitrl.envs.jumanji_export import to_jumanji
         except ImportError as exc:
             raise UnknownEnvError(f"api: 'jumanji' needs the jumanji extra (pip install -e '.[jumanji]'): {exc}")

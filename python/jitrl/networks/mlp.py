@@ -4,10 +4,9 @@ hidden layers, 0.01 on the policy head, 1.0 on the value head).
 * ``mlp``: separate actor and critic towers (PureJaxRL's default).
 * ``mlp-shared``: one trunk feeding both heads. On a wide observation
   (HackMatrix: 1731 features) the first layer dominates the cost, so sharing
-  it roughly halves the FLOPs per env step (see
-  ``shared/design/measured-limits.md``: ~25k vs ~12k steps/s ceilings for a
-  256-256 MLP on the 2-core CPU); the policy and value gradients then both
-  shape the trunk.
+  it roughly halves the FLOPs per env step (measured on a 2-core CPU: ~25k vs
+  ~12k steps/s ceilings for a 256-256 MLP); the policy and value gradients then
+  both shape the trunk.
 """
 from __future__ import annotations
 

@@ -6,20 +6,27 @@ from typing import Any, Callable, Dict, Tuple
 import flax.linen as nn
 from flax import struct
 
+from jitrl.common.fields import setting
+
 ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "silu")
+
+
+def _widths(v) -> bool:
+    return len(v) >= 1 and all(x >= 1 for x in v)
 
 
 @struct.dataclass(frozen=True)
 class NetworkConfig:
-    """Network choice. ``kind='auto'`` takes the env's ``default_network``.
+    """Network choice (spec keys ``network.kind``, ``network.net_arch``,
+    ``network.activation_fn``). ``kind='auto'`` takes the env's ``default_network``.
 
     ``net_arch`` is the hidden widths (MLP layers, or per-site channels for
     the lattice network); ``activation`` one of ``ACTIVATIONS``.
     """
 
-    kind: str = struct.field(pytree_node=False, default="auto")
-    net_arch: Tuple[int, ...] = struct.field(pytree_node=False, default=(64, 64))
-    activation: str = struct.field(pytree_node=False, default="tanh")
+    kind: str = setting("auto", doc="auto (the env's default) or a registered network name", flag="--network")
+    net_arch: Tuple[int, ...] = setting((64, 64), check=_widths, doc="a list of positive integers, e.g. [256, 256]")
+    activation: str = setting("tanh", choices=ACTIVATIONS, key="network.activation_fn")
 
 
 _NETWORKS: Dict[str, Callable[..., nn.Module]] = {}
@@ -34,8 +41,7 @@ def register_network(name: str):
 
 
 def network_names() -> Tuple[str, ...]:
-    import jitrl.envs.builtin  # noqa: F401  (env packages register their networks)
-
+    """Every registered network (``jitrl.networks`` registers the shipped ones on import)."""
     return tuple(sorted(_NETWORKS))
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, Tuple
 
+from jitrl.common.fields import setting
+
 #: Reference batch: 256 envs x 128 steps, 4 minibatches x 4 epochs at the base LR.
 REFERENCE_BATCH = 256 * 128
 REFERENCE_MINIBATCHES = 4
 REFERENCE_EPOCHS = 4
-MIN_EPOCHS = 2  # seed 004: one epoch starves rare actions of signal
+MIN_EPOCHS = 2  # the HackMatrix tuning spec's floor: one epoch starves rare actions of signal
 
 #: Fields auto-scaling may set (never over a value given in a file or a flag).
 AUTO_SCALED = ("num_minibatches", "update_epochs", "learning_rate")
@@ -16,21 +18,24 @@ AUTO_SCALED = ("num_minibatches", "update_epochs", "learning_rate")
 
 @dataclasses.dataclass(frozen=True)
 class PPOConfig:
-    num_envs: int = 2048
-    num_steps: int = 128
-    learning_rate: float = 2.5e-4
-    anneal_lr: bool = True
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    num_minibatches: int = 4
-    update_epochs: int = 4
-    clip_range: float = 0.2
-    clip_value_loss: bool = True
-    ent_coef: float = 0.01
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    normalize_advantages: bool = True
-    auto_scale: bool = True
+    """PPO's settings (spec keys of the same names). The seven ``sweepable`` floats
+    are also carried as traced arrays in ``jitrl.ppo.state.HParams``."""
+
+    num_envs: int = setting(2048, minimum=1, flag="--num-envs")
+    num_steps: int = setting(128, minimum=1, flag="--num-steps")
+    learning_rate: float = setting(2.5e-4, minimum=0, exclusive_minimum=True, flag="--lr", sweepable=True)
+    anneal_lr: bool = setting(True, flag="--anneal-lr")
+    gamma: float = setting(0.99, minimum=0, maximum=1, flag="--gamma", sweepable=True)
+    gae_lambda: float = setting(0.95, minimum=0, maximum=1, flag="--gae-lambda", sweepable=True)
+    num_minibatches: int = setting(4, minimum=1, doc="that divides num_envs x num_steps", flag="--num-minibatches")
+    update_epochs: int = setting(4, minimum=1, flag="--update-epochs")
+    clip_range: float = setting(0.2, minimum=0, exclusive_minimum=True, flag="--clip-range", sweepable=True)
+    clip_value_loss: bool = setting(True)
+    ent_coef: float = setting(0.01, minimum=0, flag="--ent-coef", sweepable=True)
+    vf_coef: float = setting(0.5, minimum=0, flag="--vf-coef", sweepable=True)
+    max_grad_norm: float = setting(0.5, minimum=0, exclusive_minimum=True, flag="--max-grad-norm", sweepable=True)
+    normalize_advantages: bool = setting(True)
+    auto_scale: bool = setting(True)
 
     @property
     def batch_size(self) -> int:

@@ -2,7 +2,7 @@
 and a chunk of updates in one ``lax.scan``."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Dict, Tuple
 
 import chex
 import jax
@@ -148,9 +148,3 @@ class PPOProgram:
         """``n_updates`` updates in one scan; metrics stacked as ``[n_updates]``."""
         return jax.lax.scan(lambda s, _: self.update(s), rs, None, length=n_updates)
 
-
-def make_program(env, env_params, network, cfg: PPOConfig, num_updates: int) -> PPOProgram:
-    return PPOProgram(env, env_params, network, cfg, num_updates)
-
-
-Chunk = Callable[[RunnerState], Tuple[RunnerState, Dict[str, jax.Array]]]

@@ -1,43 +1,43 @@
 """Pytrees carried by the jitted training program."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
+from jitrl.common.fields import sweepable_names
 from jitrl.ppo.config import PPOConfig
 
 
-@struct.dataclass
-class HParams:
-    """Float hyperparameters as traced values, so that sweeps can ``vmap`` over them."""
-
-    learning_rate: jax.Array
-    gamma: jax.Array
-    gae_lambda: jax.Array
-    clip_range: jax.Array
-    ent_coef: jax.Array
-    vf_coef: jax.Array
-    max_grad_norm: jax.Array
-
-    @classmethod
-    def from_config(cls, cfg: PPOConfig) -> "HParams":
-        f = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731
-        return cls(
-            learning_rate=f(cfg.learning_rate),
-            gamma=f(cfg.gamma),
-            gae_lambda=f(cfg.gae_lambda),
-            clip_range=f(cfg.clip_range),
-            ent_coef=f(cfg.ent_coef),
-            vf_coef=f(cfg.vf_coef),
-            max_grad_norm=f(cfg.max_grad_norm),
-        )
+#: PPOConfig fields declared ``sweepable``: the float hyperparameters a sweep may
+#: vary inside one compiled program (learning_rate, gamma, gae_lambda, clip_range,
+#: ent_coef, vf_coef, max_grad_norm).
+SWEEPABLE = sweepable_names(PPOConfig)
 
 
-#: HParams fields a sweep may vary inside one program.
-SWEEPABLE = tuple(HParams.__dataclass_fields__)
+def _from_config(cls, cfg: PPOConfig) -> "HParams":
+    """One row: the config's sweepable values as float32 scalars."""
+    return cls(**{name: jnp.asarray(getattr(cfg, name), jnp.float32) for name in SWEEPABLE})
+
+
+def _rows(cls, cfgs: Sequence[PPOConfig]) -> "HParams":
+    """One row per config, stacked on a leading axis (seeds, sweep variants x seeds)."""
+    return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *[cls.from_config(c) for c in cfgs])
+
+
+#: The sweepable hyperparameters as traced values (one float32 field per name in
+#: ``SWEEPABLE``, in that order), so that seeds and sweep variants ``vmap`` over
+#: them. Derived from the ``PPOConfig`` declarations, never written out by hand.
+HParams = struct.dataclass(type("HParams", (), {
+    "__module__": __name__,
+    "__qualname__": "HParams",
+    "__doc__": "Sweepable PPO hyperparameters as traced float32 values (fields: SWEEPABLE).",
+    "__annotations__": {name: jax.Array for name in SWEEPABLE},
+    "from_config": classmethod(_from_config),
+    "rows": classmethod(_rows),
+}))
 
 
 @struct.dataclass

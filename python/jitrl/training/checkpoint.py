@@ -3,18 +3,54 @@ states, RNG keys, update counter), so a resumed run continues bit for bit.
 
 Orbax writes each step into a temporary directory and renames it when
 complete, so a crash mid-write never leaves a half checkpoint that a resume
-would pick up. Saves are synchronous: when :meth:`save` returns, the
-checkpoint is on disk.
+would pick up. Saves are synchronous: when :meth:`CheckpointStore.save`
+returns, the checkpoint is on disk.
+
+A checkpoint damaged later (a truncated or corrupted file, a disk fault) is
+not the end of a run: :meth:`CheckpointStore.restore` reads the newest step,
+and when that fails it names the step and the reason and falls back to the
+next older one. :meth:`CheckpointStore.set_aside` renames a damaged step to
+``<step>.damaged`` (kept for inspection, ignored by orbax) so that a resumed
+run can write that step again.
 """
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional, Tuple
+import sys
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import jax
 import orbax.checkpoint as ocp
 
+from jitrl.config import ConfigError
+
 CHECKPOINT_SUBDIR = "checkpoints"
+DAMAGED_SUFFIX = ".damaged"
+
+
+def _quiet_abandoned_reads() -> None:
+    """After a failed restore, orbax has closed the event loop of that restore while
+    tensorstore still completes the other leaves' reads; each then reports "Event loop
+    is closed" through ``sys.unraisablehook`` (a traceback per leaf, nothing lost).
+    Drop exactly those; every other unraisable exception goes to the previous hook."""
+    previous = sys.unraisablehook
+    if getattr(previous, "_jitrl_quiet", False):
+        return
+
+    def hook(unraisable):
+        exc = unraisable.exc_value
+        if isinstance(exc, RuntimeError) and str(exc) == "Event loop is closed":
+            return
+        previous(unraisable)
+
+    hook._jitrl_quiet = True
+    sys.unraisablehook = hook
+
+
+def warn(message: str) -> None:
+    """A warning line on stderr (a damaged checkpoint: what, why, what instead)."""
+    sys.stderr.write(f"warning: {message}\n")
+    sys.stderr.flush()
 
 
 class CheckpointStore:
@@ -30,8 +66,8 @@ class CheckpointStore:
     def latest_step(self) -> Optional[int]:
         return self._mngr.latest_step()
 
-    def all_steps(self):
-        return tuple(self._mngr.all_steps())
+    def path(self, step: int) -> str:
+        return os.path.join(self.directory, str(int(step)))
 
     def save(self, step: int, state: Any, meta: Dict[str, Any]) -> str:
         state = jax.device_get(state)
@@ -41,21 +77,60 @@ class CheckpointStore:
             force=True,
         )
         self._mngr.wait_until_finished()
-        return os.path.join(self.directory, str(int(step)))
+        return self.path(step)
 
-    def restore(self, template: Any, step: Optional[int] = None) -> Tuple[Any, Dict[str, Any]]:
-        """Restore into the structure (and shapes/dtypes) of ``template``."""
-        step = self.latest_step() if step is None else step
-        if step is None:
-            raise FileNotFoundError(f"no checkpoint in {self.directory}")
-        abstract = jax.tree_util.tree_map(
-            lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), jax.device_get(template)
-        )
+    def _read(self, step: int, template: Any) -> Tuple[Any, Dict[str, Any]]:
+        abstract = jax.tree_util.tree_map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), template)
         out = self._mngr.restore(
-            step,
+            int(step),
             args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()),
         )
         return out.state, dict(out.meta)
+
+    def restore_newest(self, template: Any, warn: Callable[[str], None] = warn
+                       ) -> Tuple[int, Any, Dict[str, Any], List[int]]:
+        """``(step, state, meta, damaged)``: the newest checkpoint that reads, restored into
+        the structure (and shapes/dtypes) of ``template`` (arrays or ``ShapeDtypeStruct`` s).
+        Each newer step that fails to read is reported through ``warn`` (its path and
+        why) and listed in ``damaged``. Raises ConfigError when there is no checkpoint or
+        none reads (every failure named)."""
+        steps = sorted(self._mngr.all_steps(), reverse=True)
+        if not steps:
+            raise ConfigError([f"{self.directory}: no checkpoint to restore"])
+        failures: List[Tuple[int, str]] = []
+        for step in steps:
+            try:
+                state, meta = self._read(step, template)
+            except Exception as exc:  # noqa: BLE001 - orbax/tensorstore raise many types on a damaged file
+                _quiet_abandoned_reads()
+                failures.append((step, " ".join(f"{type(exc).__name__}: {exc}".split())[:300]))
+                continue
+            for i, (bad, why) in enumerate(failures):
+                older = failures[i + 1][0] if i + 1 < len(failures) else step
+                warn(f"checkpoint {self.path(bad)} cannot be read ({why}); falling back to step {older}")
+            return step, state, meta, [bad for bad, _ in failures]
+        raise ConfigError([f"{self.path(bad)}: cannot be read ({why})" for bad, why in failures]
+                          + [f"{self.directory}: no checkpoint can be read"])
+
+    def restore(self, template: Any, step: Optional[int] = None) -> Tuple[Any, Dict[str, Any]]:
+        """Restore into the structure (and shapes/dtypes) of ``template``: exactly ``step``,
+        or (by default) the newest checkpoint that reads (see :meth:`restore_newest`)."""
+        if step is not None:
+            return self._read(step, template)
+        _, state, meta, _ = self.restore_newest(template)
+        return state, meta
+
+    def set_aside(self, step: int) -> str:
+        """Rename a damaged step to ``<step>.damaged`` (kept, no longer a checkpoint)."""
+        src = self.path(step)
+        dst = src + DAMAGED_SUFFIX
+        n = 1
+        while os.path.exists(dst):
+            n += 1
+            dst = f"{src}{DAMAGED_SUFFIX}{n}"
+        os.rename(src, dst)
+        self._mngr.reload()
+        return dst
 
     def close(self) -> None:
         self._mngr.close()

@@ -30,7 +30,8 @@ def maybe_init_distributed() -> bool:
 
 
 def make_mesh(num_envs: int) -> Optional[Mesh]:
-    """A mesh over all devices when the env batch divides evenly, else None (one device)."""
+    """A 1-D mesh over all devices, or None on a single device. Raises ValueError when
+    ``num_envs`` is not a multiple of the device count (the env batch is split evenly)."""
     devices = jax.devices()
     if len(devices) <= 1:
         return None

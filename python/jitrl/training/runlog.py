@@ -14,8 +14,11 @@ import os
 import sys
 from typing import Any, Dict, Optional, Sequence, Tuple
 
+from jitrl.common.files import atomic_write
+
 METRICS_FILE = "metrics.jsonl"
 TB_DIR = "tb"
+
 
 def _json_safe(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
@@ -39,11 +42,7 @@ def truncate_metrics(run_dir: str, last_update: int) -> None:
     if not os.path.exists(path):
         return
     keep = [r for r in read_metrics(run_dir) if r["update"] <= last_update]
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        for r in keep:
-            fh.write(json.dumps(r) + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, "".join(json.dumps(r) + "\n" for r in keep))
 
 
 def format_line(rec: Dict[str, Any], num_updates: int, total_steps: int,

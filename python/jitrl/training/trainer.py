@@ -7,6 +7,10 @@ the device once per log line. Chunk boundaries are multiples of
 ``log_interval`` counted from update 0, so a run resumed from a checkpoint
 replays exactly the programs an uninterrupted run executes: on CPU the
 result is bitwise identical.
+
+:meth:`Trainer.run` is five steps: open the run directory, start (fresh, or
+from the newest readable checkpoint), train chunk by chunk, finish (the
+final message and the replay), close (TensorBoard hparams, files).
 """
 from __future__ import annotations
 
@@ -20,19 +24,22 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import jax
 import jax.numpy as jnp
 
-from jitrl.config import ResolvedConfig, to_yaml
-from jitrl.config.loader import ConfigError
-from jitrl.envs import make
-from jitrl.networks import make_network
-from jitrl.ppo.learner import PPOProgram
+from jitrl.common.files import atomic_write
+from jitrl.config import ConfigError, ResolvedConfig, flat_values, to_yaml
 from jitrl.ppo.state import HParams, RunnerState
 from jitrl.training import devices
-from jitrl.training.checkpoint import CheckpointStore
+from jitrl.training.checkpoint import CheckpointStore, warn
 from jitrl.training.metrics import chunk_record, first_nonfinite
+from jitrl.training.program import build_program, seed_hparams
+from jitrl.training.replay import final_policy_replay, gif_bytes
 from jitrl.training.runlog import RunLogger, truncate_metrics
 
 CONFIG_FILE = "config.yaml"
 REPLAY_FILE = "replay.gif"
+#: metrics written beside the hyperparameters at the end of a run (with the declared ``hparam`` ones)
+HEADLINE = ("mean_episode_return", "mean_episode_length", "entropy", "approx_kl")
+#: spec keys left out of the TensorBoard hparams (paths, names, free text; env params go one by one)
+_NOT_HPARAMS = ("env.params", "run_name", "checkpoint_dir", "description")
 
 #: ``callback(record) -> None | str``: a string stops the run, with that reason.
 Callback = Callable[[Dict[str, Any]], Optional[str]]
@@ -50,18 +57,6 @@ class TrainResult:
     @property
     def ok(self) -> bool:
         return self.stop_reason in ("done", "paused") or self.stop_reason.startswith("early-stop")
-
-
-def _atomic_write(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
-def seed_hparams(cfg: ResolvedConfig, n: int) -> HParams:
-    """The config's float hyperparameters, repeated for ``n`` seeds."""
-    return jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (n,)), HParams.from_config(cfg.ppo))
 
 
 class _SigintLatch:
@@ -90,6 +85,21 @@ class _SigintLatch:
         return False
 
 
+@dataclasses.dataclass
+class _Progress:
+    """Where a run stands between the steps of :meth:`Trainer.run`."""
+
+    rs: RunnerState
+    start: int  # update the run (or this resumption) began at
+    update: int
+    stop_at: int
+    elapsed0: float  # wall seconds of earlier sessions of this run
+    last_ckpt: Optional[int]
+    t_run: float = 0.0
+    stop: str = "done"
+    records: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
 class Trainer:
     """One training run of a resolved config.
 
@@ -111,10 +121,8 @@ class Trainer:
     ):
         devices.maybe_init_distributed()
         self.cfg = cfg
-        self.env, self.env_params = make(cfg.env.name, **cfg.env.overrides())
-        self.network = make_network(self.env, self.env_params, cfg.network)
         self.num_updates = cfg.num_updates()
-        self.program = PPOProgram(self.env, self.env_params, self.network, cfg.ppo, self.num_updates)
+        self.env, self.env_params, self.network, self.program = build_program(cfg, self.num_updates)
         #: declared metrics (TensorBoard tags, console columns, headline figures)
         self.metrics = tuple(self.env.metrics) + tuple(self.program.acting.metrics)
         self.hparams = hparams if hparams is not None else seed_hparams(cfg, cfg.run.num_seeds)
@@ -150,23 +158,6 @@ class Trainer:
             self.compile_s += time.perf_counter() - t0
         return self._compiled[n_updates]
 
-    def _write_replay(self, rs: RunnerState, log: RunLogger, step: int) -> None:
-        """The final policy (seed 0, greedy) playing one episode, as replay.gif and in TensorBoard."""
-        from jitrl.replay import final_policy_replay, gif_bytes
-
-        params = jax.tree_util.tree_map(lambda x: x[0], jax.device_get(rs.params))
-        frames = final_policy_replay(self.env, self.env_params, self.network, params,
-                                     self.cfg.run.replay_steps, seed=self.cfg.run.seed)
-        if not frames:
-            return
-        data = gif_bytes(frames, fps=4.0)
-        path = os.path.join(self.run_dir, REPLAY_FILE)
-        with open(path, "wb") as fh:
-            fh.write(data)
-        h, w = frames[0].shape[:2]
-        log.add_gif("replay/final_policy", data, h, w, step)
-        log.message(f"Wrote the final policy's replay ({len(frames)} frames): {path}")
-
     def _chunk_size(self, update: int) -> int:
         li = self.cfg.run.log_interval
         return min(li - update % li, self.num_updates - update)
@@ -176,119 +167,166 @@ class Trainer:
         every = -(-self.cfg.run.checkpoint_interval // li) * li
         return update % every == 0 or update >= self.num_updates
 
-    # -- the loop ------------------------------------------------------------------------
+    # -- the run, in five steps -------------------------------------------------------
     def run(self, resume: bool = False, max_updates: Optional[int] = None) -> TrainResult:
         """Train to ``total_timesteps`` (or ``max_updates`` more updates, then save
         and return with ``stop_reason='paused'``)."""
-        cfg = self.cfg
+        self._open_run_dir(resume)
+        store = CheckpointStore(self.run_dir, keep=self.cfg.run.keep_checkpoints)
+        try:
+            p = self._start(store, resume, max_updates)
+        except BaseException:
+            store.close()
+            raise
+        log = self._open_log(p, resume)
+        try:
+            self._train(p, store, log)
+            self._finish(p, log)
+        finally:
+            self._close(p, log, store)
+        return TrainResult(self.run_dir, jax.device_get(p.rs) if p.stop != "nan" else None, p.records, p.stop,
+                           self.compile_s, p.last_ckpt)
+
+    def _open_run_dir(self, resume: bool) -> None:
+        """Step 1: the run directory (never over another run) and its ``config.yaml``."""
         if os.path.isdir(self.run_dir) and not resume and os.listdir(self.run_dir):
             raise ConfigError([
-                f"run_name: {cfg.run.run_name!r} -- {self.run_dir} already holds a run; "
+                f"run_name: {self.cfg.run.run_name!r} -- {self.run_dir} already holds a run; "
                 f"resume it with --resume {self.run_dir} or choose another --run-name"
             ])
         os.makedirs(self.run_dir, exist_ok=True)
         if not resume:
-            _atomic_write(os.path.join(self.run_dir, CONFIG_FILE), to_yaml(cfg))
-        store = CheckpointStore(self.run_dir, keep=cfg.run.keep_checkpoints)
+            atomic_write(os.path.join(self.run_dir, CONFIG_FILE), to_yaml(self.cfg))
+
+    def _start(self, store: CheckpointStore, resume: bool, max_updates: Optional[int]) -> _Progress:
+        """Step 2: a fresh runner state, or the newest checkpoint that reads (a damaged
+        newer one is named, set aside and skipped); metrics past it are dropped."""
         rs = self.init_state()
-        elapsed0 = 0.0
-        last_ckpt = None
+        elapsed0, last_ckpt = 0.0, None
         if resume:
-            step = store.latest_step()
-            if step is None:
+            if store.latest_step() is None:
                 raise ConfigError([f"resume: {self.run_dir} -- has no checkpoint to resume from"])
-            host_state, meta = store.restore(rs)
+            step, host_state, meta, damaged = store.restore_newest(rs, warn=warn)
+            for bad in damaged:
+                warn(f"set the damaged checkpoint aside as {store.set_aside(bad)}; resuming from step {step}")
             rs = devices.shard_state(jax.tree_util.tree_map(jnp.asarray, host_state), self.mesh)
             elapsed0 = float(meta.get("elapsed_s", 0.0))
             last_ckpt = step
             truncate_metrics(self.run_dir, step)
         start = int(jax.device_get(rs.update).reshape(-1)[0])
-        batch = cfg.ppo.batch_size
-        total_steps = self.num_updates * batch
-        log = RunLogger(self.run_dir, self.num_updates, total_steps, start_update=start, quiet=self.quiet,
-                        hparams=json.loads(json.dumps(dict(cfg.sources), default=str)), metrics=self.metrics)
-        if resume:
-            log.message(f"Resumed {self.run_dir} at update {start}/{self.num_updates}")
-        records: List[Dict[str, Any]] = []
-        stop = "done"
-        update = start
         stop_at = self.num_updates if max_updates is None else min(self.num_updates, start + max_updates)
-        t_run = time.perf_counter()
-        try:
-            with _SigintLatch() as latch:
-                while update < stop_at:
-                    n = min(self._chunk_size(update), stop_at - update)
-                    fn = self.chunk_fn(n, rs)
-                    if update == start:
-                        log.message(f"Compiled the training chunk ({n} updates) in {self.compile_s:.1f} s")
-                    t0 = time.perf_counter()
-                    rs, metrics = fn(rs)
-                    metrics = jax.device_get(metrics)
-                    dt = time.perf_counter() - t0
-                    bad = first_nonfinite(metrics)
-                    if bad is not None:
-                        seed, off = bad
-                        where = f"{self.run_dir}/checkpoints/{last_ckpt}" if last_ckpt is not None else "none yet"
-                        log.message(
-                            f"NaN/inf in the loss or parameters at update {update + off + 1} (seed {seed}): "
-                            f"stopping without saving this state. Last good checkpoint: {where}. "
-                            f"Lower the learning rate or check the env's rewards/observations."
-                        )
-                        stop = "nan"
-                        break
-                    update += n
-                    rec = {
-                        "update": update,
-                        "env_steps": update * batch,
-                        "sps": n * batch * self.num_seeds / max(dt, 1e-9),
-                        "elapsed_s": elapsed0 + time.perf_counter() - t_run,
-                        **chunk_record(metrics),
-                    }
-                    log.log(rec)
-                    records.append(rec)
-                    reason = None
-                    for cb in self.callbacks:
-                        reason = reason or cb(rec)
-                    if reason:
-                        stop = f"early-stop: {reason}"
-                        log.message(f"Stopping early: {reason}")
-                    if latch.hit:
-                        stop = "interrupted"
-                    if self._checkpoint_due(update) or stop != "done" or update >= stop_at:
-                        meta = {"update": update, "env_steps": update * batch, "elapsed_s": rec["elapsed_s"]}
-                        path = store.save(update, rs, meta)
-                        last_ckpt = update
-                        if stop != "done" or update >= stop_at:
-                            log.message(f"Saved checkpoint {path}")
-                    if stop != "done":
-                        if stop == "interrupted":
-                            log.message(f"Interrupted: saved at update {update}; continue with --resume {self.run_dir}")
-                        break
-            if stop == "done" and update < self.num_updates:
-                stop = "paused"
-            if stop == "done":
-                log.message(f"Done: {update} updates, {update * batch} env steps per seed, run in {self.run_dir}")
-            if stop == "done" or stop.startswith("early-stop"):
-                self._write_replay(rs, log, update * batch)
-        finally:
-            if records:  # hyperparameters as TensorBoard hparams, with the final metrics
-                from jitrl.config import flat_values
+        return _Progress(rs=rs, start=start, update=start, stop_at=stop_at, elapsed0=elapsed0, last_ckpt=last_ckpt)
 
-                hp = {k: v for k, v in flat_values(cfg).items() if k not in ("env.params", "run_name",
-                                                                                 "checkpoint_dir", "description")}
+    def _open_log(self, p: _Progress, resume: bool) -> RunLogger:
+        total_steps = self.num_updates * self.cfg.ppo.batch_size
+        log = RunLogger(self.run_dir, self.num_updates, total_steps, start_update=p.start, quiet=self.quiet,
+                        hparams=json.loads(json.dumps(dict(self.cfg.sources), default=str)), metrics=self.metrics)
+        if resume:
+            log.message(f"Resumed {self.run_dir} at update {p.start}/{self.num_updates}")
+        return log
+
+    def _train(self, p: _Progress, store: CheckpointStore, log: RunLogger) -> None:
+        """Step 3: chunk after chunk until done, paused, NaN, Ctrl-C or an early stop."""
+        p.t_run = time.perf_counter()
+        with _SigintLatch() as latch:
+            while p.update < p.stop_at:
+                rec = self._run_chunk(p, log)
+                if rec is None:  # NaN: nothing of this chunk is kept
+                    break
+                reason = None
+                for cb in self.callbacks:
+                    reason = reason or cb(rec)
+                if reason:
+                    p.stop = f"early-stop: {reason}"
+                    log.message(f"Stopping early: {reason}")
+                if latch.hit:
+                    p.stop = "interrupted"
+                self._maybe_save(p, store, log)
+                if p.stop != "done":
+                    if p.stop == "interrupted":
+                        log.message(f"Interrupted: saved at update {p.update}; continue with --resume {self.run_dir}")
+                    break
+
+    def _run_chunk(self, p: _Progress, log: RunLogger) -> Optional[Dict[str, Any]]:
+        """One compiled chunk; its log record, or None (and ``stop='nan'``) when it went non-finite."""
+        n = min(self._chunk_size(p.update), p.stop_at - p.update)
+        fn = self.chunk_fn(n, p.rs)
+        if p.update == p.start:
+            log.message(f"Compiled the training chunk ({n} updates) in {self.compile_s:.1f} s")
+        t0 = time.perf_counter()
+        p.rs, metrics = fn(p.rs)
+        metrics = jax.device_get(metrics)
+        dt = time.perf_counter() - t0
+        bad = first_nonfinite(metrics)
+        if bad is not None:
+            seed, off = bad
+            where = f"{self.run_dir}/checkpoints/{p.last_ckpt}" if p.last_ckpt is not None else "none yet"
+            log.message(
+                f"NaN/inf in the loss or parameters at update {p.update + off + 1} (seed {seed}): "
+                f"stopping without saving this state. Last good checkpoint: {where}. "
+                f"Lower the learning rate or check the env's rewards/observations."
+            )
+            p.stop = "nan"
+            return None
+        p.update += n
+        batch = self.cfg.ppo.batch_size
+        rec = {
+            "update": p.update,
+            "env_steps": p.update * batch,
+            "sps": n * batch * self.num_seeds / max(dt, 1e-9),
+            "elapsed_s": p.elapsed0 + time.perf_counter() - p.t_run,
+            **chunk_record(metrics),
+        }
+        log.log(rec)
+        p.records.append(rec)
+        return rec
+
+    def _maybe_save(self, p: _Progress, store: CheckpointStore, log: RunLogger) -> None:
+        """A checkpoint when due, at the end, and whenever the run stops."""
+        last = p.stop != "done" or p.update >= p.stop_at
+        if not (self._checkpoint_due(p.update) or last):
+            return
+        meta = {"update": p.update, "env_steps": p.update * self.cfg.ppo.batch_size,
+                "elapsed_s": p.records[-1]["elapsed_s"]}
+        path = store.save(p.update, p.rs, meta)
+        p.last_ckpt = p.update
+        if last:
+            log.message(f"Saved checkpoint {path}")
+
+    def _finish(self, p: _Progress, log: RunLogger) -> None:
+        """Step 4: ``paused`` short of the budget; the final message and the replay."""
+        if p.stop == "done" and p.update < self.num_updates:
+            p.stop = "paused"
+        if p.stop == "done":
+            log.message(f"Done: {p.update} updates, {p.update * self.cfg.ppo.batch_size} env steps per seed, "
+                        f"run in {self.run_dir}")
+        if p.stop == "done" or p.stop.startswith("early-stop"):
+            self._write_replay(p.rs, log, p.update * self.cfg.ppo.batch_size)
+
+    def _write_replay(self, rs: RunnerState, log: RunLogger, step: int) -> None:
+        """The final policy (seed 0, greedy) playing one episode, as replay.gif and in TensorBoard."""
+        params = jax.tree_util.tree_map(lambda x: x[0], jax.device_get(rs.params))
+        frames = final_policy_replay(self.env, self.env_params, self.network, params,
+                                     self.cfg.run.replay_steps, seed=self.cfg.run.seed)
+        if not frames:
+            return
+        data = gif_bytes(frames, fps=4.0)
+        path = os.path.join(self.run_dir, REPLAY_FILE)
+        atomic_write(path, data)
+        h, w = frames[0].shape[:2]
+        log.add_gif("replay/final_policy", data, h, w, step)
+        log.message(f"Wrote the final policy's replay ({len(frames)} frames): {path}")
+
+    def _close(self, p: _Progress, log: RunLogger, store: CheckpointStore) -> None:
+        """Step 5: the hyperparameters as TensorBoard hparams with the final metrics; close files."""
+        try:
+            if p.records:
+                cfg = self.cfg
+                hp = {k: v for k, v in flat_values(cfg).items() if k not in _NOT_HPARAMS}
                 hp.update({f"env.{k}": (v if isinstance(v, (int, float, str, bool)) else str(v))
                            for k, v in cfg.env.params})
-                headline = ("mean_episode_return", "mean_episode_length", "entropy", "approx_kl") + tuple(
-                    m.logged_name for m in self.metrics if m.hparam)
-                final = {k: records[-1].get(k) for k in headline}
-                log.add_hparams(hp, final)
+                headline = HEADLINE + tuple(m.logged_name for m in self.metrics if m.hparam)
+                log.add_hparams(hp, {k: p.records[-1].get(k) for k in headline})
+        finally:
             log.close()
             store.close()
-        return TrainResult(self.run_dir, jax.device_get(rs) if stop != "nan" else None, records, stop,
-                           self.compile_s, last_ckpt)
-
-
-def train(cfg: ResolvedConfig, resume: bool = False, **kwargs) -> TrainResult:
-    """Train one resolved config (see :class:`Trainer` for the keyword options)."""
-    max_updates = kwargs.pop("max_updates", None)
-    return Trainer(cfg, **kwargs).run(resume=resume, max_updates=max_updates)

@@ -1,10 +1,9 @@
-"""The workflow around training (issue 5): spec validation runs with success
-criteria, sweeps that vmap float hyperparameters, curricula with parameter
-transfer, ESS early stopping, run comparison.
+"""The work around training runs: spec validation runs judged on their
+criteria, sweeps that vmap sweepable hyperparameters, curricula with parameter
+transfer, early stopping, run comparison and benchmarks.
 
-Modules: ``criteria`` (validation criteria), ``monitoring`` (Trainer
-callbacks: ESS early stop, metric-window stage advance), ``sweep``,
-``validation``, ``curriculum``, ``compare``, ``plots``, ``registration``
-(hooks the ``validation:`` key into the spec loader). Kept import-free here so
-that :mod:`jitrl.config` can import ``registration`` without a cycle.
+Modules: ``monitoring`` (Trainer callbacks built on conditions: ESS early stop,
+a curriculum stage's advance rule), ``sweep``, ``validation`` (runs and judges
+a spec's ``validation:`` criteria), ``curriculum``, ``compare``, ``plots``,
+``bench``. Command lines for them are in :mod:`jitrl.cli`.
 """

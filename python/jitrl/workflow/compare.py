@@ -1,18 +1,19 @@
 """Side-by-side comparison of finished (or running) runs from their ``metrics.jsonl``."""
 from __future__ import annotations
 
-import math
 import os
 from typing import Any, Dict, List, Optional, Sequence
 
 from jitrl.config import ConfigError
+from jitrl.config.conditions import number
+from jitrl.training.runlog import read_metrics
+from jitrl.workflow import plots
+from jitrl.workflow.validation import format_table
 
 DEFAULT_METRICS = ("mean_episode_return", "mean_episode_length", "entropy", "approx_kl")
 
 
 def load_runs(run_dirs: Sequence[str]) -> List[Dict[str, Any]]:
-    from jitrl.training.runlog import read_metrics
-
     problems, runs = [], []
     for d in run_dirs:
         recs = read_metrics(d) if os.path.isdir(d) else None
@@ -31,13 +32,6 @@ def load_runs(run_dirs: Sequence[str]) -> List[Dict[str, Any]]:
     return runs
 
 
-def _num(v) -> Optional[float]:
-    if v is None or isinstance(v, bool):
-        return None
-    f = float(v)
-    return None if math.isnan(f) else f
-
-
 def summary_rows(runs: Sequence[Dict[str, Any]], metrics: Sequence[str]) -> List[List[str]]:
     rows = []
     for r in runs:
@@ -46,8 +40,8 @@ def summary_rows(runs: Sequence[Dict[str, Any]], metrics: Sequence[str]) -> List
         row = [r["name"], str(last["update"]), f"{last['env_steps']:,}", f"{last.get('elapsed_s', float('nan')):.1f}",
                f"{sum(x['sps'] for x in recs) / len(recs):,.0f}"]
         for m in metrics:
-            vals = [v for v in (_num(x.get(m)) for x in recs) if v is not None]
-            fin = _num(last.get(m))
+            vals = [v for v in (number(x.get(m)) for x in recs) if v is not None]
+            fin = number(last.get(m))
             best = (min if m in ("approx_kl", "value_loss", "clip_frac") else max)(vals) if vals else None
             row.append(f"{'n/a' if fin is None else format(fin, '.4g')} / {'n/a' if best is None else format(best, '.4g')}")
         rows.append(row)
@@ -56,9 +50,6 @@ def summary_rows(runs: Sequence[Dict[str, Any]], metrics: Sequence[str]) -> List
 
 def compare(run_dirs: Sequence[str], metrics: Sequence[str] = DEFAULT_METRICS, out: Optional[str] = None):
     """Returns (table lines, png path or None). ``out``: folder for comparison.png (default: cwd)."""
-    from jitrl.workflow import plots
-    from jitrl.workflow.validation import format_table
-
     runs = load_runs(run_dirs)
     header = ["run", "updates", "env steps", "wall s", "mean SPS"] + [f"{m} final / best" for m in metrics]
     lines = format_table(summary_rows(runs, metrics), header)

@@ -10,12 +10,14 @@ A curriculum file::
       - spec: stage1_small.yaml          # relative to this file
         advance:                         # optional: leave before the stage's budget
           when:                          # every condition, on its mean over `window` logs
-            - {metric: mean_episode_return, op: ">", threshold: -1.5}
-          window: 5                      # logs
+            - {metric: mean_episode_return, op: ">", value: -1.5}
+          window: 5                      # logs (a condition may give its own window)
           min_timesteps: 50000           # env steps per seed before the rule may fire
       - spec: stage2_medium.yaml
 
-A stage ends after its spec's budget (``total_timesteps``) or when its advance
+The conditions are :class:`~jitrl.config.conditions.Condition` s (``metric, op,
+value`` and an optional ``window``; ``threshold:`` is the old spelling of
+``value:`` and an error). A stage ends after its spec's budget (``total_timesteps``) or when its advance
 rule fires (``early-stop: advance: ...``); then its final parameters (one seed
 row) are saved as ``final_params.msgpack`` in its run directory and handed to
 the next stage as ``initial_params`` (the optimiser starts fresh). A stage
@@ -30,25 +32,31 @@ mid-way from its last checkpoint, and starts the rest.
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 import json
 import os
 import shutil
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+import jax
+import numpy as np
 import yaml
+from flax import serialization
 
+from jitrl import training
+from jitrl.common.files import atomic_write, stamped_name
 from jitrl.config import ConfigError, ResolvedConfig, resolve
-from jitrl.config.loader import read_yaml_mapping, unknown_keys
-from jitrl.workflow.criteria import OPS
-from jitrl.workflow.monitoring import MetricWindow, ess_callbacks
+from jitrl.config.conditions import ORDER_OPS, is_int, parse_condition
+from jitrl.config.loader import read_yaml_mapping
+from jitrl.config.schema import unknown_keys
+from jitrl.training.checkpoint import CheckpointStore
+from jitrl.training.runlog import read_metrics
+from jitrl.workflow.monitoring import AdvanceRule, ess_callbacks
 
 STATE_FILE = "curriculum_state.json"
 PARAMS_FILE = "final_params.msgpack"
 _TOP = ("name", "description", "transfer", "stages")
 _STAGE = ("spec", "name", "advance")
 _ADVANCE = ("when", "window", "min_timesteps")
-_COND = ("metric", "op", "threshold")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,8 +64,7 @@ class Stage:
     index: int  # 1-based
     name: str
     spec: str  # path
-    when: tuple = ()  # conditions (mappings)
-    window: int = 5
+    when: tuple = ()  # Conditions
     min_timesteps: int = 0
 
 
@@ -68,10 +75,6 @@ class Curriculum:
     description: str
     transfer: str
     stages: tuple
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def load_curriculum(path: str) -> Curriculum:
@@ -105,37 +108,28 @@ def load_curriculum(path: str) -> Curriculum:
         if not isinstance(name, str) or "/" in name or not name:
             p.append(f"{at}.name: {name!r} -- a directory-safe name")
         adv = s.get("advance") or {}
-        when, window, min_ts = (), 5, 0
+        when, min_ts = (), 0
         if not isinstance(adv, dict):
             p.append(f"{at}.advance: {adv!r} -- a mapping with when, window, min_timesteps")
         else:
             p += unknown_keys(adv, _ADVANCE, f"{at}.advance.")
             window = adv.get("window", 5)
-            if not _is_int(window) or window < 1:
+            if not is_int(window) or window < 1:
                 p.append(f"{at}.advance.window: {window!r} -- an integer >= 1 (logs)")
+                window = 5
             min_ts = adv.get("min_timesteps", 0)
-            if not _is_int(min_ts) or min_ts < 0:
+            if not is_int(min_ts) or min_ts < 0:
                 p.append(f"{at}.advance.min_timesteps: {min_ts!r} -- an integer >= 0 (env steps per seed)")
+                min_ts = 0
             conds = adv.get("when", [])
             if adv and (not isinstance(conds, list) or not conds):
-                p.append(f"{at}.advance.when: {conds!r} -- a non-empty list of {{metric, op, threshold}}")
+                p.append(f"{at}.advance.when: {conds!r} -- a non-empty list of {{metric, op, value}}")
                 conds = []
-            for j, c in enumerate(conds):
-                cat = f"{at}.advance.when[{j}]"
-                if not isinstance(c, dict):
-                    p.append(f"{cat}: {c!r} -- a mapping {{metric, op, threshold}}")
-                    continue
-                p += unknown_keys(c, _COND, f"{cat}.")
-                if not isinstance(c.get("metric"), str):
-                    p.append(f"{cat}.metric: {c.get('metric')!r} -- a logged metric name")
-                if c.get("op") not in OPS or c.get("op") in ("==", "!="):
-                    p.append(f"{cat}.op: {c.get('op')!r} -- one of <, <=, >, >=")
-                t = c.get("threshold")
-                if isinstance(t, bool) or not isinstance(t, (int, float)):
-                    p.append(f"{cat}.threshold: {t!r} -- a number")
-            when = tuple(dict(c) for c in conds if isinstance(c, dict))
-        stages.append(Stage(i + 1, name, spec_path, when, window if _is_int(window) else 5,
-                            min_ts if _is_int(min_ts) else 0))
+            parsed = [parse_condition(c, f"{at}.advance.when[{j}]", ops=ORDER_OPS, default_window=window)
+                      for j, c in enumerate(conds)]
+            p += [line for _, problems in parsed for line in problems]
+            when = tuple(c for c, _ in parsed if c is not None)
+        stages.append(Stage(i + 1, name, spec_path, when, min_ts))
     names = [s.name for s in stages]
     for n in sorted(set(x for x in names if names.count(x) > 1)):
         p.append(f"{path}: stages: name {n!r} used twice -- stage names must differ")
@@ -179,21 +173,11 @@ def check_curriculum(path: str, flags: Optional[Mapping[str, Any]] = None) -> Cu
 # parameters between stages
 # ---------------------------------------------------------------------------------------------
 def save_params(params: Any, path: str) -> None:
-    from flax import serialization
-
-    blob = serialization.msgpack_serialize(serialization.to_state_dict(params))
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(blob)
-    os.replace(tmp, path)
+    atomic_write(path, serialization.msgpack_serialize(serialization.to_state_dict(params)))
 
 
 def load_params(path: str, template: Any, where: str) -> Any:
     """Params saved by :func:`save_params`, in the structure of ``template`` (shapes checked)."""
-    import jax
-    import numpy as np
-    from flax import serialization
-
     with open(path, "rb") as fh:
         sd = serialization.msgpack_restore(fh.read())
     try:
@@ -213,17 +197,7 @@ def load_params(path: str, template: Any, where: str) -> Any:
 
 def params_template(cfg: ResolvedConfig) -> Any:
     """Shapes/dtypes of one seed's network params for ``cfg`` (nothing computed)."""
-    import jax
-
-    from jitrl.envs import make
-    from jitrl.networks import make_network
-    from jitrl.ppo.learner import PPOProgram
-    from jitrl.ppo.state import HParams
-
-    env, env_params = make(cfg.env.name, **cfg.env.overrides())
-    prog = PPOProgram(env, env_params, make_network(env, env_params, cfg.network), cfg.ppo, cfg.num_updates())
-    hp = HParams.from_config(cfg.ppo)
-    return jax.eval_shape(lambda k: prog.init(k, hp).params, jax.random.PRNGKey(0))
+    return training.abstract_state(cfg, num_seeds=None).params
 
 
 def pick_seed(records: Sequence[Mapping[str, Any]], how: str) -> int:
@@ -255,11 +229,7 @@ class CurriculumResult:
 
 
 def _write_state(directory: str, state: Dict[str, Any]) -> None:
-    path = os.path.join(directory, STATE_FILE)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(state, fh, indent=1)
-    os.replace(tmp, path)
+    atomic_write(os.path.join(directory, STATE_FILE), json.dumps(state, indent=1))
 
 
 def read_state(directory: str) -> Optional[Dict[str, Any]]:
@@ -285,10 +255,6 @@ def _select(cur: Curriculum, stage: str) -> List[Stage]:
 def run_curriculum(path: Optional[str] = None, *, stage: str = "all", flags: Optional[Mapping[str, Any]] = None,
                    resume_dir: Optional[str] = None, quiet: bool = False, log=print) -> CurriculumResult:
     """Train a curriculum (or resume one: ``resume_dir`` = its directory). See the module docstring."""
-    from jitrl.training import Trainer
-    from jitrl.training.checkpoint import CheckpointStore
-    from jitrl.training.runlog import read_metrics
-
     flags = dict(flags or {})
     if resume_dir is not None:
         state = read_state(resume_dir)
@@ -305,9 +271,8 @@ def run_curriculum(path: Optional[str] = None, *, stage: str = "all", flags: Opt
     cur = check_curriculum(path, flags)
     selected = _select(cur, stage)
     if resume_dir is None:
-        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         directory = os.path.join(flags.get("checkpoint_dir", "checkpoints"),
-                                 flags.get("run_name") or f"curriculum_{cur.name}_{stamp}")
+                                 flags.get("run_name") or stamped_name("curriculum", cur.name))
         if read_state(directory) is not None:
             raise ConfigError([f"run_name: {os.path.basename(directory)!r} -- {directory} already holds a "
                                f"curriculum; continue it with --resume {directory}"])
@@ -353,19 +318,17 @@ def run_curriculum(path: Optional[str] = None, *, stage: str = "all", flags: Opt
         prior = read_metrics(run_dir) if resume else []
         callbacks = ess_callbacks(cfg, prior)
         if s.when:
-            callbacks.append(MetricWindow(s.when, s.window, s.min_timesteps).prime(prior))
+            callbacks.append(AdvanceRule(s.when, s.min_timesteps).prime(prior))
         st.update(status="running", run_dir=run_dir, from_params=from_params)
         _write_state(directory, state)
         log(f"Stage {s.index}/{len(cur.stages)} ({s.name}): {cfg.env.name} {dict(cfg.env.params)}, "
             f"{cfg.run.total_timesteps} env steps, " + (f"from {from_params}" if from_params else "from scratch")
             + (" (resumed)" if resume else ""))
-        res = Trainer(cfg, initial_params=init, callbacks=callbacks, quiet=quiet).run(resume=resume)
+        res = training.Trainer(cfg, initial_params=init, callbacks=callbacks, quiet=quiet).run(resume=resume)
         st["stop_reason"] = res.stop_reason
         if res.stop_reason == "done" or res.stop_reason.startswith("early-stop: advance:"):
             recs = read_metrics(run_dir)
             seed = pick_seed(recs, cur.transfer)
-            import jax
-
             params = jax.tree_util.tree_map(lambda x: x[seed], res.state.params)
             save_params(params, os.path.join(run_dir, PARAMS_FILE))
             st.update(status="done", transfer_seed=seed,
@@ -381,22 +344,3 @@ def run_curriculum(path: Optional[str] = None, *, stage: str = "all", flags: Opt
                                               else ""))
         break
     return CurriculumResult(directory, state["stages"], halted)
-
-
-def main_from_args(ns, flags: Mapping[str, Any]) -> int:
-    """``train_purejaxrl.py --curriculum FILE [--stage all|N] [--resume DIR]`` (flags: spec keys -> text)."""
-    import sys
-
-    flags = {k: v for k, v in flags.items()}
-    try:
-        res = run_curriculum(ns.curriculum, stage=ns.stage, flags=flags, resume_dir=ns.resume,
-                             quiet=ns.quiet, log=(lambda *_: None) if ns.quiet else print)
-    except ConfigError as exc:
-        for line in exc.problems:
-            sys.stderr.write(f"error: {line}\n")
-        return 2
-    if not ns.quiet:
-        for st in res.stages:
-            print(f"  stage {st['index']} {st['name']}: {st['status']}"
-                  + (f" ({st['stop_reason']})" if st["stop_reason"] else "") + (f" -> {st['run_dir']}" if st["run_dir"] else ""))
-    return res.exit_code

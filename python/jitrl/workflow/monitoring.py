@@ -1,12 +1,14 @@
 """Trainer callbacks that watch the logged records and stop a run with a reason.
 
-* :class:`EssEarlyStop` (seed 000's ``ESSMonitorCallback``): stop when the
-  mean ESS ratio (``ess``, over the batch of the log's last update) stays
-  below ``ess_threshold`` for ``ess_patience`` consecutive logs. The Trainer
-  then keeps a checkpoint and ends with ``early-stop: <reason>``.
-* :class:`MetricWindow` (a curriculum stage's advance rule, seed 003): stop
-  when every condition's metric, averaged over the last ``window`` logs,
-  passes its threshold, once ``min_timesteps`` env steps are done.
+Both are built on :class:`~jitrl.config.conditions.Condition`:
+
+* :class:`EssEarlyStop` (the SB3 KMC trainer's ``ESSMonitorCallback``): the
+  condition ``ess < ess_threshold`` (``ess``: the mean ESS ratio over the batch
+  of the log's last update) held on ``ess_patience`` consecutive logs. The
+  Trainer then keeps a checkpoint and ends with ``early-stop: <reason>``.
+  A log without the metric neither counts nor resets the count.
+* :class:`AdvanceRule` (a curriculum stage's advance rule): every condition
+  holds on its window mean, once ``min_timesteps`` env steps are done.
 
 A callback is ``cb(record) -> None | str`` (see ``jitrl.training.trainer``).
 Both can be primed with a run's earlier records so a resumed run keeps its
@@ -14,52 +16,64 @@ count.
 """
 from __future__ import annotations
 
-import math
-from collections import deque
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from jitrl.workflow.criteria import OPS
+from jitrl.config.conditions import Condition, Window
 
 
-def _num(v) -> Optional[float]:
-    if v is None or isinstance(v, bool):
-        return None
-    f = float(v)
-    return None if math.isnan(f) else f
-
-
-class EssEarlyStop:
-    """Stop after ``patience`` consecutive logs with mean ESS below ``threshold``."""
-
-    def __init__(self, threshold: float, patience: int, metric: str = "ess"):
-        self.threshold = float(threshold)
-        self.patience = int(patience)
-        self.metric = metric
-        self.low: List[Any] = []  # (update, ess) of the current run of low logs
-
-    def prime(self, records: Sequence[Mapping[str, Any]]) -> "EssEarlyStop":
+class _Primed:
+    def prime(self, records: Sequence[Mapping[str, Any]]):
+        """Feed a run's earlier records (a resumed run keeps its counts)."""
         for r in records:
             self._see(r)
         return self
 
     def _see(self, rec: Mapping[str, Any]) -> None:
-        v = _num(rec.get(self.metric))
+        raise NotImplementedError
+
+
+class ConditionStop(_Primed):
+    """Stop once ``condition`` held on ``patience`` consecutive logs that report its
+    metric (``reason(held)`` words why; ``held`` is ``[(update, value), ...]``)."""
+
+    def __init__(self, condition: Condition, patience: int):
+        self.condition = condition
+        self.patience = int(patience)
+        self.window = Window(condition)
+        self.held: List[Any] = []  # (update, value) of the current run of logs where it holds
+
+    def _see(self, rec: Mapping[str, Any]) -> None:
+        v = self.window.see(rec)
         if v is None:
-            return  # no ESS in this env / log: the count neither grows nor resets
-        if v < self.threshold:
-            self.low.append((rec["update"], v))
+            return  # not reported in this log: the count neither grows nor resets
+        if self.condition.holds(v):
+            self.held.append((rec["update"], v))
         else:
-            self.low = []
+            self.held = []
+
+    def reason(self, held: Sequence[Any]) -> str:
+        return (f"{self.condition.label()} for {self.patience} consecutive logs "
+                f"(updates {held[0][0]}-{held[-1][0]})")
 
     def __call__(self, rec: Dict[str, Any]) -> Optional[str]:
         self._see(rec)
-        if len(self.low) >= self.patience:
-            first, last = self.low[-self.patience][0], self.low[-1][0]
-            worst = min(v for _, v in self.low[-self.patience:])
-            return (f"mean ESS below ess_threshold {self.threshold:g} for {self.patience} consecutive logs "
-                    f"(updates {first}-{last}, lowest {worst:.3f}, last {self.low[-1][1]:.3f}): the policy's "
-                    f"proposals drifted too far from the physical rates; raise ent_coef or lower the LR")
+        if len(self.held) >= self.patience:
+            return self.reason(self.held[-self.patience:])
         return None
+
+
+class EssEarlyStop(ConditionStop):
+    """Stop after ``patience`` consecutive logs with mean ESS below ``threshold``."""
+
+    def __init__(self, threshold: float, patience: int, metric: str = "ess"):
+        super().__init__(Condition(metric, "<", float(threshold)), patience)
+        self.threshold = float(threshold)
+
+    def reason(self, held):
+        worst = min(v for _, v in held)
+        return (f"mean ESS below ess_threshold {self.threshold:g} for {self.patience} consecutive logs "
+                f"(updates {held[0][0]}-{held[-1][0]}, lowest {worst:.3f}, last {held[-1][1]:.3f}): the policy's "
+                f"proposals drifted too far from the physical rates; raise ent_coef or lower the LR")
 
 
 def ess_callbacks(cfg, prior_records: Sequence[Mapping[str, Any]] = ()) -> List[Any]:
@@ -69,45 +83,26 @@ def ess_callbacks(cfg, prior_records: Sequence[Mapping[str, Any]] = ()) -> List[
     return []
 
 
-class MetricWindow:
-    """Stop (``advance: ...``) when all conditions hold on the window means.
+class AdvanceRule(_Primed):
+    """Stop (``advance: ...``) when every condition holds on its window mean,
+    after ``min_timesteps`` env steps (per seed)."""
 
-    ``conditions``: mappings ``{metric, op, threshold}``; ``window``: logs;
-    ``min_timesteps``: env steps (per seed) before the rule may fire.
-    """
-
-    def __init__(self, conditions: Sequence[Mapping[str, Any]], window: int, min_timesteps: int):
-        self.conditions = [dict(c) for c in conditions]
-        self.window = int(window)
+    def __init__(self, conditions: Sequence[Condition], min_timesteps: int):
+        self.windows = [Window(c) for c in conditions]
         self.min_timesteps = int(min_timesteps)
-        self.history: Dict[str, deque] = {c["metric"]: deque(maxlen=self.window) for c in self.conditions}
-
-    def prime(self, records: Sequence[Mapping[str, Any]]) -> "MetricWindow":
-        for r in records:
-            self._see(r)
-        return self
 
     def _see(self, rec: Mapping[str, Any]) -> None:
-        for m, q in self.history.items():
-            q.append(_num(rec.get(m)))
-
-    def means(self) -> Dict[str, Optional[float]]:
-        out = {}
-        for m, q in self.history.items():
-            vals = [v for v in q if v is not None]
-            out[m] = sum(vals) / len(vals) if len(q) == self.window and len(vals) == self.window else None
-        return out
+        for w in self.windows:
+            w.see(rec)
 
     def __call__(self, rec: Dict[str, Any]) -> Optional[str]:
         self._see(rec)
         if rec["env_steps"] < self.min_timesteps:
             return None
-        means = self.means()
         parts = []
-        for c in self.conditions:
-            v = means[c["metric"]]
-            if v is None or not OPS[c["op"]](v, c["threshold"]):
+        for w in self.windows:
+            if not w.holds():
                 return None
-            parts.append(f"{c['metric']} {v:.4g} {c['op']} {c['threshold']:g}")
-        return (f"advance: mean over the last {self.window} logs " + ", ".join(parts)
-                + f" after {rec['env_steps']} env steps (>= {self.min_timesteps})")
+            c = w.condition
+            parts.append(f"{c.metric} {w.mean():.4g} {c.op} {c.value:g} (mean of the last {c.window} logs)")
+        return "advance: " + ", ".join(parts) + f" after {rec['env_steps']} env steps (>= {self.min_timesteps})"

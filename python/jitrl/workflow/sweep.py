@@ -1,8 +1,9 @@
 """Sweeps: train every variant of a set of specs for several seeds and rank them.
 
-Variants whose resolved configs differ only in float hyperparameters (the
-fields of :class:`jitrl.ppo.state.HParams`: learning rate, gamma, GAE lambda,
-clip range, entropy and value coefficients, max grad norm) form one *group*
+Variants whose resolved configs differ only in sweepable hyperparameters (the
+settings declared ``sweepable``, carried traced in :class:`jitrl.ppo.state.HParams`:
+learning rate, gamma, GAE lambda, clip range, entropy and value coefficients,
+max grad norm) form one *group*
 and train together in ONE jitted program: one Trainer call whose ``hparams``
 has one row per variant x seed (row ``i * seeds + j`` is variant ``i``, seed
 ``j``), vmapped. Variants that differ in anything structural (env, batch
@@ -16,8 +17,8 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import datetime as _dt
 import glob
+import io
 import json
 import math
 import os
@@ -25,11 +26,14 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from jitrl import training
+from jitrl.common.files import atomic_write, stamped_name
 from jitrl.config import ConfigError, ResolvedConfig, flat_values, resolve
-from jitrl.ppo.state import SWEEPABLE
+from jitrl.ppo.state import SWEEPABLE, HParams
+from jitrl.workflow import plots
 
 #: spec keys that may differ inside one group (HParams fields are spec keys of the same name)
-FLOAT_KEYS = tuple(SWEEPABLE)
+FLOAT_KEYS = SWEEPABLE
 #: keys that never split groups (names, bookkeeping)
 _IGNORED = ("agent_id", "name", "version", "sweep_variant", "description", "run_name", "checkpoint_dir",
             "num_seeds", "smoke_timesteps", "ess_threshold", "ess_patience")
@@ -145,15 +149,9 @@ def budget(cfg: ResolvedConfig, mode: str, timesteps: Optional[int]) -> int:
     return cfg.run.total_timesteps
 
 
-def stacked_hparams(cfgs: Sequence[ResolvedConfig], seeds: int):
+def stacked_hparams(cfgs: Sequence[ResolvedConfig], seeds: int) -> HParams:
     """HParams with one row per (config, seed): row i*seeds + j."""
-    import jax
-    import jax.numpy as jnp
-
-    from jitrl.ppo.state import HParams
-
-    rows = [HParams.from_config(c.ppo) for c in cfgs for _ in range(seeds)]
-    return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *rows)
+    return HParams.rows([c.ppo for c in cfgs for _ in range(seeds)])
 
 
 def _nanstat(xs: Sequence[Optional[float]]) -> Tuple[float, float]:
@@ -222,8 +220,6 @@ def run_sweep(patterns: Sequence[str], *, mode: str = "smoke", seeds: int = 3, t
               flags: Optional[Mapping[str, Any]] = None, out_dir: Optional[str] = None, quiet: bool = True,
               log=print) -> SweepResult:
     """Run a sweep; see the module docstring. Raises ConfigError on bad specs."""
-    from jitrl.training import Trainer
-
     if mode not in ("smoke", "full"):
         raise ConfigError([f"--mode: {mode!r} -- smoke or full"])
     if seeds < 1:
@@ -234,9 +230,8 @@ def run_sweep(patterns: Sequence[str], *, mode: str = "smoke", seeds: int = 3, t
         v.cfg.run, total_timesteps=budget(v.cfg, mode, timesteps)))) for v in variants]
     groups = group_variants(variants)
     if out_dir is None:
-        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         agent = variants[0].cfg.meta.agent_id or variants[0].cfg.env.name
-        out_dir = os.path.join(variants[0].cfg.run.checkpoint_dir, f"sweep_{agent}_{mode}_{stamp}")
+        out_dir = os.path.join(variants[0].cfg.run.checkpoint_dir, stamped_name("sweep", agent, mode))
     os.makedirs(out_dir, exist_ok=True)
     log(f"Sweep of {len(variants)} variants x {seeds} seeds in {len(groups)} program(s) -> {out_dir}")
     summaries: List[VariantSummary] = []
@@ -248,13 +243,12 @@ def run_sweep(patterns: Sequence[str], *, mode: str = "smoke", seeds: int = 3, t
         cfg = _group_cfg(group, out_dir, run_name, steps, seeds)
         log(f"  program {gi}: {', '.join(names)} ({len(group) * seeds} rows vmapped, {cfg.num_updates()} updates "
             f"of {cfg.ppo.batch_size} env steps per row)")
-        trainer = Trainer(cfg, hparams=stacked_hparams([v.cfg for v in group], seeds), quiet=quiet)
+        trainer = training.Trainer(cfg, hparams=stacked_hparams([v.cfg for v in group], seeds), quiet=quiet)
         res = trainer.run()
         rows = [{"row": i * seeds + j, "variant": v.name, "spec": v.path, "seed_index": j,
                  **{k: float(getattr(v.cfg.ppo, k)) for k in FLOAT_KEYS}}
                 for i, v in enumerate(group) for j in range(seeds)]
-        with open(os.path.join(trainer.run_dir, "sweep_rows.json"), "w") as fh:
-            json.dump(rows, fh, indent=1)
+        atomic_write(os.path.join(trainer.run_dir, "sweep_rows.json"), json.dumps(rows, indent=1))
         compile_s.append(res.compile_s)
         reasons.append(res.stop_reason)
         summaries += summarize_group(group, seeds, res.records, gi)
@@ -289,13 +283,14 @@ def ranking_lines(result: SweepResult) -> List[str]:
 def write_summary(result: SweepResult, mode: str, seeds: int) -> None:
     d = result.directory
     ranked = result.ranking()
-    with open(os.path.join(d, "sweep_summary.csv"), "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(CSV_COLUMNS)
-        for i, v in enumerate(ranked, 1):
-            w.writerow([i, v.name, v.path, v.group, v.seeds, v.env_steps, v.final_return, v.final_return_std,
-                        v.best_return, v.best_return_std, v.approx_kl, v.approx_kl_max, v.clip_frac,
-                        v.clip_frac_max, v.entropy, v.sps, v.program_sps] + [v.hparams[k] for k in FLOAT_KEYS])
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(CSV_COLUMNS)
+    for i, v in enumerate(ranked, 1):
+        w.writerow([i, v.name, v.path, v.group, v.seeds, v.env_steps, v.final_return, v.final_return_std,
+                    v.best_return, v.best_return_std, v.approx_kl, v.approx_kl_max, v.clip_frac,
+                    v.clip_frac_max, v.entropy, v.sps, v.program_sps] + [v.hparams[k] for k in FLOAT_KEYS])
+    atomic_write(os.path.join(d, "sweep_summary.csv"), buf.getvalue())
     md = [f"# Sweep summary ({mode}, {seeds} seeds per variant)", "",
           f"{len(result.variants)} variants in {result.programs} jitted program(s): "
           + "; ".join(f"program {i}: {', '.join(g)} (compile {result.compile_s[i]:.1f} s, {result.stop_reasons[i]})"
@@ -312,9 +307,6 @@ def write_summary(result: SweepResult, mode: str, seeds: int) -> None:
                   f"{_f(v.approx_kl_max, '.4f')} | {_f(v.clip_frac, '.3f')} | {_f(v.clip_frac_max, '.3f')} | "
                   f"{_f(v.entropy, '.3f')} | {_f(v.sps, ',.0f')} | {v.hparams['learning_rate']:.3g} | "
                   f"{v.hparams['gamma']:.4g} | {v.hparams['ent_coef']:.3g} | {v.hparams['clip_range']:.3g} |")
-    from jitrl.workflow import plots
-
     png = plots.sweep_curves(result.variants, os.path.join(d, "learning_curves.png"))
     md += ["", f"![learning curves]({os.path.basename(png)})" if png else "(matplotlib missing: no plot)", ""]
-    with open(os.path.join(d, "sweep_summary.md"), "w") as fh:
-        fh.write("\n".join(md))
+    atomic_write(os.path.join(d, "sweep_summary.md"), "\n".join(md))

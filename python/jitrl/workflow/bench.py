@@ -1,4 +1,4 @@
-"""Speed and memory benchmarks (``scripts/bench.py``).
+"""Speed and memory benchmarks (``scripts/bench.py``, parsed by :mod:`jitrl.cli.bench`).
 
 Two cases per env and batch size, each in its own subprocess so that peak
 memory is the case's own:
@@ -15,18 +15,17 @@ memory is the case's own:
 
 Reported: env steps per second (all envs together, after compilation),
 compile seconds, and peak memory (device peak where the backend reports it,
-else the process's peak resident set).
+else the process's peak resident set). Each case imports only what it runs
+(inside its function), so the env case's peak memory has no training stack in it.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 
 def _peak_memory_mb() -> Dict[str, float]:
@@ -110,7 +109,7 @@ def bench_train(env_name: str, num_envs: int, num_steps: int, repeats: int, env_
     import jax
 
     from jitrl.config import resolve
-    from jitrl.training.trainer import Trainer
+    from jitrl.training import Trainer
 
     base = {"env.name": env_name, "num_envs": str(num_envs), "num_steps": str(num_steps),
             "total_timesteps": str(num_envs * num_steps * 10_000), "checkpoint_dir": "/tmp/jitrl-bench",
@@ -118,7 +117,7 @@ def bench_train(env_name: str, num_envs: int, num_steps: int, repeats: int, env_
     base.update(flags)
     cfg = resolve(None, base)
     if env_kwargs:
-        from jitrl.config.sections import EnvSpec
+        from jitrl.config import EnvSpec
 
         cfg = cfg.replace(env=EnvSpec(name=env_name, params=tuple(sorted({**cfg.env.overrides(), **env_kwargs}.items()))))
     trainer = Trainer(cfg, quiet=True)
@@ -162,8 +161,8 @@ def run_case(args: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-def _subprocess_case(args: Dict[str, Any], timeout: int) -> Dict[str, Any]:
-    cmd = [sys.executable, "-c", "import json,sys; from jitrl.bench import run_case; "
+def subprocess_case(args: Dict[str, Any], timeout: int) -> Dict[str, Any]:
+    cmd = [sys.executable, "-c", "import json,sys; from jitrl.workflow.bench import run_case; "
            "print('@@' + json.dumps(run_case(json.loads(sys.argv[1]))))", json.dumps(args)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -200,52 +199,3 @@ def format_table(rows: List[Dict[str, Any]]) -> str:
         r0 = rows[0]
         lines.append(f"  backend {r0.get('backend')}, device {r0.get('device')} x {r0.get('num_devices')}")
     return "\n".join(lines)
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="bench.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--env", default="hackmatrix")
-    p.add_argument("--num-envs", default="2048", help="comma-separated list, e.g. 2048,16384")
-    p.add_argument("--num-steps", type=int, default=128)
-    p.add_argument("--lattice", action="append", help="kmc lattice nx,ny,nz (repeatable)")
-    p.add_argument("--cases", default="env,train", help="env, train or both")
-    p.add_argument("--repeats", type=int, default=5, help="timed env rollouts")
-    p.add_argument("--train-repeats", type=int, default=3, help="timed PPO updates")
-    p.add_argument("--update-epochs", help="override (else auto-scaled)")
-    p.add_argument("--num-minibatches", help="override (else auto-scaled)")
-    p.add_argument("--no-auto-scale", action="store_true")
-    p.add_argument("--network", help="network kind override")
-    p.add_argument("--no-obs", action="store_true",
-                   help="env case: don't encode observations (pure simulation speed, e.g. KMC events/s)")
-    p.add_argument("--timeout", type=int, default=1800, help="seconds per case")
-    p.add_argument("--json", help="also write the rows to this file")
-    a = p.parse_args(argv)
-    flags = {}
-    if a.update_epochs:
-        flags["update_epochs"] = a.update_epochs
-    if a.num_minibatches:
-        flags["num_minibatches"] = a.num_minibatches
-    if a.no_auto_scale:
-        flags["auto_scale"] = "false"
-    if a.network:
-        flags["network.kind"] = a.network
-    rows = []
-    for lattice in (a.lattice or [None]):
-        for n in [int(x) for x in a.num_envs.split(",")]:
-            for case in a.cases.split(","):
-                args = {"case": case, "env": a.env, "num_envs": n, "num_steps": a.num_steps, "lattice": lattice,
-                        "repeats": a.repeats, "train_repeats": a.train_repeats, "flags": flags,
-                        "with_obs": not a.no_obs}
-                row = _subprocess_case(args, a.timeout)
-                rows.append(row)
-                print(format_table([row]).splitlines()[2], flush=True)
-    print()
-    print(format_table(rows))
-    if a.json:
-        with open(a.json, "w") as fh:
-            json.dump(rows, fh, indent=1)
-    return 0 if all("error" not in r for r in rows) else 1
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

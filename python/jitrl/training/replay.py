@@ -1,13 +1,14 @@
-"""Watching an agent play (``scripts/watch_jax_agent.py``).
+"""Playing a policy: a saved run's (``scripts/watch_jax_agent.py``), or the
+final policy of a run that just finished (its ``replay.gif``).
 
 Loads a run directory (its ``config.yaml`` names the env and network, its
-latest checkpoint holds the parameters), plays episodes one step at a time
-with a jitted single-env step, animates ``env.render_text`` in the terminal
-and optionally writes ``env.render_rgb`` frames as an animated GIF.
+newest readable checkpoint holds the parameters), plays episodes one step at
+a time with a jitted single-env step, animates ``env.render_text`` in the
+terminal and optionally collects ``env.render_rgb`` frames for an animated GIF.
 """
 from __future__ import annotations
 
-import argparse
+import io
 import os
 import sys
 import time
@@ -17,43 +18,29 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jitrl.common.files import atomic_write
 from jitrl.config import ConfigError, load_saved
-from jitrl.envs import make
-from jitrl.networks import make_network
 from jitrl.ppo.acting import make_acting
+from jitrl.training.checkpoint import CheckpointStore
+from jitrl.training.program import abstract_state, build_program
 
 
 def load_policy(run_dir: str, seed_index: int = 0):
-    """(cfg, env, env_params, network, params, meta) of a run's latest checkpoint."""
-    from jitrl.training.checkpoint import CheckpointStore
-
+    """(cfg, env, env_params, network, params, meta) of a run's newest readable checkpoint."""
     path = os.path.join(run_dir, "config.yaml")
     if not os.path.isfile(path):
         raise ConfigError([f"--checkpoint: {run_dir!r} -- not a run directory (no config.yaml)"])
     cfg = load_saved(path)
-    env, env_params = make(cfg.env.name, **cfg.env.overrides())
-    network = make_network(env, env_params, cfg.network)
+    env, env_params, network, _ = build_program(cfg, num_updates=1)
     store = CheckpointStore(run_dir)
-    if store.latest_step() is None:
-        raise ConfigError([f"--checkpoint: {run_dir!r} -- holds no checkpoint yet"])
-    state, meta = store.restore(_run_state_template(cfg, env, env_params, network))
-    store.close()
+    try:
+        if store.latest_step() is None:
+            raise ConfigError([f"--checkpoint: {run_dir!r} -- holds no checkpoint yet"])
+        state, meta = store.restore(abstract_state(cfg, cfg.run.num_seeds))
+    finally:
+        store.close()
     params = jax.tree_util.tree_map(lambda x: jnp.asarray(x[seed_index]), state.params)
     return cfg, env, env_params, network, params, meta
-
-
-def _run_state_template(cfg, env, env_params, network):
-    """Zeros shaped like the run's saved RunnerState (what the checkpoint restores into)."""
-    from jitrl.ppo.learner import PPOProgram
-    from jitrl.ppo.state import HParams
-
-    prog = PPOProgram(env, env_params, network, cfg.ppo, 1)
-    n = cfg.run.num_seeds
-    shapes = jax.eval_shape(
-        jax.vmap(prog.init), jax.random.split(jax.random.PRNGKey(0), n),
-        jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (n,)), HParams.from_config(cfg.ppo)),
-    )
-    return jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes)
 
 
 def make_stepper(env, env_params, network, params, mode: str):
@@ -156,9 +143,7 @@ def play(env, env_params, network, params, *, episodes: int, max_steps: int, mod
 
 def gif_bytes(frames: List[np.ndarray], fps: float) -> bytes:
     """Frames as an animated GIF (looping)."""
-    import io
-
-    import imageio.v2 as imageio
+    import imageio.v2 as imageio  # an optional dependency (the viz/dev extras): only GIF writing needs it
 
     if not frames:
         raise ValueError("this env has no RGB renderer: no GIF can be written")
@@ -169,9 +154,7 @@ def gif_bytes(frames: List[np.ndarray], fps: float) -> bytes:
 
 
 def write_gif(frames: List[np.ndarray], path: str, fps: float) -> None:
-    data = gif_bytes(frames, fps)
-    with open(path, "wb") as fh:
-        fh.write(data)
+    atomic_write(path, gif_bytes(frames, fps))
 
 
 def can_render(env, env_params) -> bool:
@@ -186,53 +169,8 @@ def can_render(env, env_params) -> bool:
 def final_policy_replay(env, env_params, network, params, max_steps: int, seed: int = 0):
     """RGB frames of one greedy episode (at most ``max_steps`` steps) of ``params``,
     or None when the env cannot render."""
-    import io
-
     if max_steps <= 0 or not can_render(env, env_params):
         return None
     res = play(env, env_params, network, params, episodes=1, max_steps=max_steps, mode="greedy", seed=seed,
                delay=0.0, show=False, collect_frames=True, out=io.StringIO())
     return res["frames"]
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="watch_jax_agent.py", description="Watch a trained (or random) agent play.")
-    p.add_argument("--checkpoint", metavar="RUN_DIR", help="a run directory written by train_purejaxrl.py")
-    p.add_argument("--env", help="env to play with --random (default: the run's env)")
-    p.add_argument("--episodes", type=int, default=3)
-    p.add_argument("--max-steps", type=int, default=500)
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--greedy", action="store_true", help="take the most probable action (default)")
-    g.add_argument("--sample", action="store_true", help="sample actions from the policy")
-    g.add_argument("--random", action="store_true", help="uniform over legal actions (no checkpoint needed)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--delay", type=float, default=0.3, help="seconds between frames in the terminal")
-    p.add_argument("--gif", metavar="OUT.gif", help="also write the replay as an animated GIF")
-    p.add_argument("--no-show", action="store_true", help="don't animate in the terminal (summaries only)")
-    a = p.parse_args(argv)
-    try:
-        if a.checkpoint:
-            cfg, env, env_params, network, params, meta = load_policy(a.checkpoint)
-            print(f"{a.checkpoint}: {cfg.env.name}, checkpoint at update {meta.get('update')}")
-        elif a.random and a.env:
-            env, env_params = make(a.env)
-            network, params = None, None
-        else:
-            p.error("give --checkpoint RUN_DIR, or --random with --env NAME")
-            return 2
-    except ConfigError as exc:
-        for line in exc.problems:
-            sys.stderr.write(f"error: {line}\n")
-        return 2
-    mode = "random" if a.random else ("sample" if a.sample else "greedy")
-    res = play(env, env_params, network, params, episodes=a.episodes, max_steps=a.max_steps, mode=mode,
-               seed=a.seed, delay=0.0 if a.no_show else a.delay, show=not a.no_show,
-               collect_frames=bool(a.gif))
-    if a.gif:
-        try:
-            write_gif(res["frames"], a.gif, fps=1.0 / a.delay if a.delay > 0 else 4.0)
-        except ValueError as exc:
-            sys.stderr.write(f"error: --gif: {exc}\n")
-            return 2
-        print(f"wrote {a.gif} ({len(res['frames'])} frames)")
-    return 0

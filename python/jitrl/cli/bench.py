@@ -1,0 +1,59 @@
+"""``scripts/bench.py``: env-only and full-training steps/s, compile seconds and
+peak memory, each case in its own process (see :mod:`jitrl.workflow.bench`)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import List, Optional
+
+from jitrl.workflow import bench as B
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="bench.py", description=B.__doc__.split("\n\n")[0])
+    p.add_argument("--env", default="hackmatrix")
+    p.add_argument("--num-envs", default="2048", help="comma-separated list, e.g. 2048,16384")
+    p.add_argument("--num-steps", type=int, default=128)
+    p.add_argument("--lattice", action="append", help="kmc lattice nx,ny,nz (repeatable)")
+    p.add_argument("--cases", default="env,train", help="env, train or both")
+    p.add_argument("--repeats", type=int, default=5, help="timed env rollouts")
+    p.add_argument("--train-repeats", type=int, default=3, help="timed PPO updates")
+    p.add_argument("--update-epochs", help="override (else auto-scaled)")
+    p.add_argument("--num-minibatches", help="override (else auto-scaled)")
+    p.add_argument("--no-auto-scale", action="store_true")
+    p.add_argument("--network", help="network kind override")
+    p.add_argument("--no-obs", action="store_true",
+                   help="env case: don't encode observations (pure simulation speed, e.g. KMC events/s)")
+    p.add_argument("--timeout", type=int, default=1800, help="seconds per case")
+    p.add_argument("--json", help="also write the rows to this file")
+    a = p.parse_args(argv)
+    flags = {}
+    if a.update_epochs:
+        flags["update_epochs"] = a.update_epochs
+    if a.num_minibatches:
+        flags["num_minibatches"] = a.num_minibatches
+    if a.no_auto_scale:
+        flags["auto_scale"] = "false"
+    if a.network:
+        flags["network.kind"] = a.network
+    rows = []
+    for lattice in (a.lattice or [None]):
+        for n in [int(x) for x in a.num_envs.split(",")]:
+            for case in a.cases.split(","):
+                args = {"case": case, "env": a.env, "num_envs": n, "num_steps": a.num_steps, "lattice": lattice,
+                        "repeats": a.repeats, "train_repeats": a.train_repeats, "flags": flags,
+                        "with_obs": not a.no_obs}
+                row = B.subprocess_case(args, a.timeout)
+                rows.append(row)
+                print(B.format_table([row]).splitlines()[2], flush=True)
+    print()
+    print(B.format_table(rows))
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
+    return 0 if all("error" not in r for r in rows) else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

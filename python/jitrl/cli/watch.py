@@ -1,0 +1,59 @@
+"""``scripts/watch_jax_agent.py``: watch a trained (or random) agent play in the
+terminal, or write the replay as a GIF. Exit codes: 0 done, 2 a bad flag or path."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+from jitrl.cli.common import USAGE, print_problems
+from jitrl.config import ConfigError
+from jitrl.envs import UnknownEnvError, make
+from jitrl.training.replay import load_policy, play, write_gif
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="watch_jax_agent.py", description="Watch a trained (or random) agent play.")
+    p.add_argument("--checkpoint", metavar="RUN_DIR", help="a run directory written by train_purejaxrl.py")
+    p.add_argument("--env", help="env to play with --random (default: the run's env)")
+    p.add_argument("--episodes", type=int, default=3)
+    p.add_argument("--max-steps", type=int, default=500)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--greedy", action="store_true", help="take the most probable action (default)")
+    g.add_argument("--sample", action="store_true", help="sample actions from the policy")
+    g.add_argument("--random", action="store_true", help="uniform over legal actions (no checkpoint needed)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--delay", type=float, default=0.3, help="seconds between frames in the terminal")
+    p.add_argument("--gif", metavar="OUT.gif", help="also write the replay as an animated GIF")
+    p.add_argument("--no-show", action="store_true", help="don't animate in the terminal (summaries only)")
+    a = p.parse_args(argv)
+    try:
+        if a.checkpoint:
+            cfg, env, env_params, network, params, meta = load_policy(a.checkpoint)
+            print(f"{a.checkpoint}: {cfg.env.name}, checkpoint at update {meta.get('update')}")
+        elif a.random and a.env:
+            env, env_params = make(a.env)
+            network, params = None, None
+        else:
+            p.error("give --checkpoint RUN_DIR, or --random with --env NAME")
+            return USAGE
+    except UnknownEnvError as exc:
+        return print_problems(ConfigError([f"--env: {exc}"]))
+    except ConfigError as exc:
+        return print_problems(exc)
+    mode = "random" if a.random else ("sample" if a.sample else "greedy")
+    res = play(env, env_params, network, params, episodes=a.episodes, max_steps=a.max_steps, mode=mode,
+               seed=a.seed, delay=0.0 if a.no_show else a.delay, show=not a.no_show,
+               collect_frames=bool(a.gif))
+    if a.gif:
+        try:
+            write_gif(res["frames"], a.gif, fps=1.0 / a.delay if a.delay > 0 else 4.0)
+        except ValueError as exc:
+            sys.stderr.write(f"error: --gif: {exc}\n")
+            return USAGE
+        print(f"wrote {a.gif} ({len(res['frames'])} frames)")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
