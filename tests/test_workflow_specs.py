@@ -82,7 +82,9 @@ def test_each_kind_of_mistake_gets_its_own_line(tmp_path, capsys):
     with pytest.raises(ConfigError) as e:
         resolve(bad)
     lines = e.value.problems
-    assert len(lines) == 1 and "learning_rat: unknown key" in lines[0] and lines[0].startswith(bad)
+    # an unknown key hides nothing: it is listed with every value problem (issue 14)
+    assert sum("learning_rat: unknown key" in line for line in lines) == 1 and lines[0].startswith(bad)
+    assert any("num_envs: 'many' -- an integer" in line for line in lines), lines
     # with the unknown key gone, every value problem is listed together, one line each
     text = open(bad).read().replace("learning_rat: 1.0e-3\n", "")
     open(bad, "w").write(text)
@@ -116,7 +118,9 @@ def test_each_kind_of_mistake_gets_its_own_line(tmp_path, capsys):
     write(tmp_path, "orphan.yaml", "extends: nowhere.yaml\n")
     with pytest.raises(ConfigError) as e:
         resolve(str(tmp_path / "orphan.yaml"))
-    assert e.value.problems == [f"{tmp_path / 'nowhere.yaml'}: file not found"]
+    orphan = tmp_path / "orphan.yaml"
+    assert e.value.problems == [f"{orphan}: extends: 'nowhere.yaml' -- no such file ({tmp_path / 'nowhere.yaml'}); "
+                                f"a path to another spec file, relative to {orphan}"]
 
 
 def test_extends_and_precedence(tmp_path):

@@ -2,16 +2,17 @@
 peak memory, each case in its own process (see :mod:`jitrl.workflow.bench`)."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from typing import List, Optional
 
+from jitrl.cli.common import CleanParser, guarded
 from jitrl.workflow import bench as B
 
 
+@guarded
 def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="bench.py", description=B.__doc__.split("\n\n")[0])
+    p = CleanParser(prog="bench.py", description=B.__doc__.split("\n\n")[0])
     p.add_argument("--env", default="hackmatrix")
     p.add_argument("--num-envs", default="2048", help="comma-separated list, e.g. 2048,16384")
     p.add_argument("--num-steps", type=int, default=128)

@@ -3,13 +3,19 @@ the spec-override flags (derived from the schema), and printing problems."""
 from __future__ import annotations
 
 import argparse
+import errno
+import functools
 import sys
-from typing import Dict, Iterable, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 from jitrl.config import ConfigError, schema
 
 #: exit status of a bad flag, spec, config value or path
 USAGE = 2
+#: exit status of a file system fault during a run (disk full, folder made read-only): sysexits' EX_IOERR
+IO_ERROR = 74
+#: exit status of a Ctrl-C (128 + SIGINT)
+INTERRUPTED = 130
 
 
 class CleanParser(argparse.ArgumentParser):
@@ -44,3 +50,30 @@ def print_problems(exc: ConfigError) -> int:
     for line in exc.problems:
         sys.stderr.write(f"error: {line}\n")
     return USAGE
+
+
+def guarded(main: Callable[[Optional[List[str]]], int]) -> Callable[[Optional[List[str]]], int]:
+    """Every command's ``main``: the one place a problem becomes one line and an exit
+    status, never a traceback. ConfigError (and a ValueError the config could not
+    foresee, e.g. devices not dividing num_envs) -> its lines, exit 2; a file-system
+    fault (disk full, permission) -> one line, exit 74; Ctrl-C -> one line, exit 130."""
+
+    @functools.wraps(main)
+    def wrapper(argv: Optional[List[str]] = None) -> int:
+        try:
+            return main(argv)
+        except ConfigError as exc:
+            return print_problems(exc)
+        except ValueError as exc:
+            return print_problems(ConfigError([str(exc)]))
+        except OSError as exc:
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            why = exc.strerror or errno.errorcode.get(exc.errno or 0, "") or str(exc)
+            sys.stderr.write(f"error: {where}{why}\n")
+            return IO_ERROR
+        except KeyboardInterrupt:
+            sys.stderr.write("interrupted (Ctrl-C)\n")
+            return INTERRUPTED
+
+    wrapper._jitrl_guarded = True  # type: ignore[attr-defined]
+    return wrapper

@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from typing import List, Optional
 
-from jitrl.cli.common import CleanParser, print_problems
+from jitrl.cli.common import CleanParser, guarded, print_problems
 from jitrl.config import ConfigError
 from jitrl.workflow import compare as K
 
 
+@guarded
 def main(argv: Optional[List[str]] = None) -> int:
     p = CleanParser(prog="compare_runs.py", description="Compare runs: a table of final/best metrics and "
                     "comparison.png (learning curves against env steps and wall time).")

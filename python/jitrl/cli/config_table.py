@@ -2,12 +2,13 @@
 key, from the field declarations (``--check``: exit 1 when the file is stale)."""
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from typing import List, Optional
 
+from jitrl.cli.common import CleanParser, guarded, print_problems
 from jitrl.common.files import atomic_write
+from jitrl.config import ConfigError
 from jitrl.config.loader import yaml_scalar
 from jitrl.config.schema import FIELDS
 
@@ -46,8 +47,9 @@ def render() -> str:
     return HEADER + markdown_table()
 
 
+@guarded
 def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="config_table.py", description=__doc__.split("\n\n")[0])
+    p = CleanParser(prog="config_table.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=os.path.join("docs", "config.md"), help="the file to write (or check)")
     p.add_argument("--check", action="store_true", help="exit 1 when the file differs from the declarations")
     a = p.parse_args(argv)
@@ -55,7 +57,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if a.check:
         current = open(a.out).read() if os.path.isfile(a.out) else None
         if current != text:
-            sys.stderr.write(f"error: {a.out} is stale; regenerate it with python scripts/config_table.py\n")
+            print_problems(ConfigError([f"{a.out} is stale; regenerate it with python scripts/config_table.py"]))
             return 1
         print(f"ok: {a.out}")
         return 0

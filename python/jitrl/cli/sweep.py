@@ -9,11 +9,12 @@ from __future__ import annotations
 import sys
 from typing import List, Optional
 
-from jitrl.cli.common import CleanParser, add_spec_flags, print_problems, spec_flags
+from jitrl.cli.common import CleanParser, add_spec_flags, guarded, print_problems, spec_flags
 from jitrl.config import ConfigError
 from jitrl.workflow import sweep
 
 
+@guarded
 def main(argv: Optional[List[str]] = None) -> int:
     p = CleanParser(prog="run_sweep.py", description="Train every sweep variant for several seeds; variants "
                     "differing only in float hyperparameters train together in one vmapped program.")

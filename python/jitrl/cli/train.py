@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Dict, List, Optional
 
-from jitrl.cli.common import CleanParser, add_spec_flags, print_problems, spec_flags
+from jitrl.cli.common import CleanParser, add_spec_flags, guarded, print_problems, spec_flags
 from jitrl.config import ConfigError, describe, load_saved, resolve
 from jitrl.config import schema
 from jitrl.training import CONFIG_FILE, Trainer
@@ -70,6 +70,7 @@ def _is_curriculum_dir(path: Optional[str]) -> bool:
     return bool(path) and os.path.isfile(os.path.join(path, STATE_FILE))
 
 
+@guarded
 def main(argv: Optional[List[str]] = None) -> int:
     ns = build_parser().parse_args(argv)
     if ns.curriculum or _is_curriculum_dir(ns.resume):

@@ -9,11 +9,12 @@ from __future__ import annotations
 import sys
 from typing import List, Optional
 
-from jitrl.cli.common import CleanParser, USAGE, add_spec_flags, print_problems, spec_flags
+from jitrl.cli.common import USAGE, CleanParser, add_spec_flags, guarded, print_problems, spec_flags
 from jitrl.config import ConfigError
 from jitrl.workflow import validation as V
 
 
+@guarded
 def main(argv: Optional[List[str]] = None) -> int:
     p = CleanParser(prog="validate_spec.py", description="Check spec files (--check), or train one and judge its "
                     "validation: criteria (PASS/FAIL table, validation_report.md; exit 1 on FAIL).")

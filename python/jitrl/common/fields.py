@@ -72,12 +72,13 @@ class Setting:
         if kind not in ("int", "float") or (self.minimum is None and self.maximum is None):
             return ""
         noun = "an integer" if kind == "int" else "a float"
-        lo, hi = self.minimum, self.maximum
+        lo, hi = (None if x is None else (str(int(x)) if x == int(x) else f"{x:g}")
+                  for x in (self.minimum, self.maximum))
         if lo is not None and hi is not None:
-            return f"{noun} in [{lo:g}, {hi:g}]"
+            return f"{noun} in [{lo}, {hi}]"
         if lo is not None:
-            return f"{noun} {'>' if self.exclusive_minimum else '>='} {lo:g}"
-        return f"{noun} <= {hi:g}"
+            return f"{noun} {'>' if self.exclusive_minimum else '>='} {lo}"
+        return f"{noun} <= {hi}"
 
 
 def setting(default: Any, **kw: Any) -> Any:

@@ -9,6 +9,7 @@ raised together as one :class:`ConfigError` whose lines each name the file
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -70,11 +71,18 @@ def read_yaml_mapping(path: str, what: str) -> Dict[str, Any]:
     """The top-level mapping of a YAML file (empty file: ``{}``); a missing file,
     bad YAML (with its line and column) or another top-level type raises a
     one-line ConfigError naming the file; ``what`` says what the file must hold."""
+    if os.path.isdir(path):
+        raise ConfigError([f"{path}: a folder, not a file -- give a YAML file ({what}), e.g. {path}/<name>.yaml"])
     if not os.path.isfile(path):
         raise ConfigError([f"{path}: file not found"])
     try:
-        with open(path) as fh:
+        with open(path, encoding="utf-8") as fh:
             doc = yaml.safe_load(fh)
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not a UTF-8 text file (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}) "
+                           f"-- a YAML file holding {what}"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot be read ({exc.strerror or exc})"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -89,11 +97,21 @@ def read_yaml_mapping(path: str, what: str) -> Dict[str, Any]:
 def read_spec(path: str, _seen: Tuple[str, ...] = ()) -> Tuple[Dict[str, Any], Dict[str, str]]:
     """Read one spec (following ``extends``) into flat ``{key: raw value}`` and
     ``{key: "file:<path>"}``. Raises ConfigError on unreadable files and unknown keys."""
+    problems: List[str] = []
+    values, origin = _read_spec(path, _seen, problems)
+    if problems:
+        raise ConfigError(problems)
+    return values, origin
+
+
+def _read_spec(path: str, _seen: Tuple[str, ...], problems: List[str]) -> Tuple[Dict[str, Any], Dict[str, str]]:
+    """:func:`read_spec` appending its problems to ``problems`` (the readable keys are
+    still returned, so their values can be checked and every problem reported at once)."""
     apath = os.path.abspath(path)
     if apath in _seen:
-        raise ConfigError([f"{path}: extends: circular reference ({' -> '.join(_seen + (apath,))})"])
+        problems.append(f"{path}: extends: circular reference ({' -> '.join(_seen + (apath,))})")
+        return {}, {}
     doc = read_yaml_mapping(path, "a mapping of field: value")
-    problems: List[str] = []
     flat = _flatten(doc, path, problems)
     values: Dict[str, Any] = {}
     origin: Dict[str, str] = {}
@@ -103,10 +121,14 @@ def read_spec(path: str, _seen: Tuple[str, ...] = ()) -> Tuple[Dict[str, Any], D
             problems.append(f"{path}: extends: {parent!r} -- a path to another spec file")
         else:
             ppath = parent if os.path.isabs(parent) else os.path.join(os.path.dirname(path), parent)
-            try:
-                values, origin = read_spec(ppath, _seen + (apath,))
-            except ConfigError as exc:
-                problems.extend(exc.problems)
+            if not os.path.exists(ppath):
+                problems.append(f"{path}: extends: {parent!r} -- no such file ({ppath}); a path to another spec "
+                                f"file, relative to {path}")
+            else:
+                try:
+                    values, origin = _read_spec(ppath, _seen + (apath,), problems)
+                except ConfigError as exc:
+                    problems.extend(f"{line} (named by extends: in {path})" for line in exc.problems)
     for key, value in flat.items():
         if key not in schema.FIELDS_BY_KEY and key not in EXTRA_KEYS:
             allowed = sorted(set(schema.FIELDS_BY_KEY) | set(EXTRA_KEYS))
@@ -116,8 +138,6 @@ def read_spec(path: str, _seen: Tuple[str, ...] = ()) -> Tuple[Dict[str, Any], D
             value = {**values[key], **value}  # a child's env params refine its parent's
         values[key] = value
         origin[key] = f"file:{path}"
-    if problems:
-        raise ConfigError(problems)
     return values, origin
 
 
@@ -161,10 +181,10 @@ def resolve(
 def _merge_layers(spec_path: Optional[str], flags: Dict[str, Any], flags_from_text: bool) -> _Layers:
     """Step 1: schema defaults, then the spec file (``extends`` parents first), then
     the flags; each value type-checked and range-checked (all problems raised together)."""
-    raw, origin = read_spec(spec_path) if spec_path is not None else ({}, {})
+    problems: List[str] = []
+    raw, origin = _read_spec(spec_path, (), problems) if spec_path is not None else ({}, {})
     layers = _Layers({f.key: f.default for f in schema.FIELDS}, {f.key: "default" for f in schema.FIELDS}, {},
                      origin)
-    problems: List[str] = []
     for key, value in raw.items():
         problems += _put(layers, key, value, origin[key], origin[key][5:], from_text=False)
     for key, value in flags.items():
@@ -189,6 +209,8 @@ def _put(layers: _Layers, key: str, value: Any, src: str, where: str, from_text:
         return [f"{where}: {line}" for line in bad]
     label = field.flag if (src == "flag" and field.flag) else key
     coerced, why = schema.coerce(field, value, from_text=from_text)
+    if why is None and field.kind == "float" and not math.isfinite(coerced):
+        why = f"a finite number; allowed: {field.allowed}"
     if why is None:
         why = schema.check(field, coerced)
     if why is not None:
@@ -228,14 +250,29 @@ def _check_whole(sections: Dict[str, Any], layers: _Layers, check_env: bool) -> 
     ppo = sections["ppo"]
     if ppo.batch_size % ppo.num_minibatches:
         problems.append(
-            f"{layers.sources['num_minibatches'].replace('file:', '')}: num_minibatches: {ppo.num_minibatches} -- "
+            f"{_where(layers, 'num_minibatches')}: {ppo.num_minibatches} -- "
             f"must divide the batch num_envs x num_steps = {ppo.num_envs} x {ppo.num_steps} = {ppo.batch_size}"
+        )
+    run = sections["run"]
+    if run.total_timesteps < ppo.batch_size:
+        problems.append(
+            f"{_where(layers, 'total_timesteps')}: {run.total_timesteps} -- "
+            f"at least one batch, num_envs x num_steps = {ppo.num_envs} x {ppo.num_steps} = {ppo.batch_size}"
         )
     kind = sections["network"].kind
     if check_env and not problems and kind != "auto" and kind not in network_names():
         where = layers.sources["network.kind"].replace("file:", "")
         problems.append(f"{where}: network.kind: {kind!r} -- one of auto, {', '.join(network_names())}")
     return problems
+
+
+def _where(layers: _Layers, key: str) -> str:
+    """``<file or flag>: <key or flag name>`` of where a key's value came from."""
+    src = layers.sources[key]
+    flag = schema.FIELDS_BY_KEY[key].flag
+    if src == "flag" and flag:
+        return f"flag: {flag}"
+    return f"{src.replace('file:', '')}: {key}"
 
 
 def _check_env(name: str, params: Dict[str, Any], where: str) -> List[str]:

@@ -52,7 +52,7 @@ class RunConfig:
     """The run: budget, seeds, logging, checkpoints, monitors."""
 
     total_timesteps: int = setting(100_000_000, minimum=1, flag="--total-timesteps")
-    seed: int = setting(0, minimum=0, flag="--seed")
+    seed: int = setting(0, minimum=0, maximum=2**32 - 1, doc="(a 32-bit PRNG seed)", flag="--seed")
     num_seeds: int = setting(1, minimum=1, flag="--num-seeds")
     log_interval: int = setting(10, minimum=1, doc="(updates)", flag="--log-interval")
     checkpoint_interval: int = setting(50, minimum=1, doc="(updates; rounded up to a multiple of log_interval)",

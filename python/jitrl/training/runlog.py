@@ -15,6 +15,7 @@ import sys
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from jitrl.common.files import atomic_write
+from jitrl.config import ConfigError
 
 METRICS_FILE = "metrics.jsonl"
 TB_DIR = "tb"
@@ -29,11 +30,29 @@ def _json_safe(v: Any) -> Any:
 
 
 def read_metrics(run_dir: str):
+    """The records of ``metrics.jsonl`` (none when it is missing). A last line without
+    its newline is a write torn by a crash and is dropped (a resume re-logs it); any
+    other line that is not a JSON record raises ConfigError naming the file and line."""
     path = os.path.join(run_dir, METRICS_FILE)
     if not os.path.exists(path):
         return []
-    with open(path) as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    with open(path, "rb") as fh:
+        lines = fh.read().split(b"\n")
+    out = []
+    for i, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            rec = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            if i == len(lines):  # no newline after it: torn by a crash mid-write
+                break
+            raise ConfigError([f"{path}: line {i}: not a JSON record ({exc}); the file is damaged -- "
+                               f"delete or repair that line"]) from None
+        if not isinstance(rec, dict) or "update" not in rec:
+            raise ConfigError([f"{path}: line {i}: {raw[:60]!r} -- a JSON object with update, env_steps, ..."])
+        out.append(rec)
+    return out
 
 
 def truncate_metrics(run_dir: str, last_update: int) -> None:

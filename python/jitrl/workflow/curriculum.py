@@ -144,7 +144,7 @@ def is_curriculum_file(path: str) -> bool:
     try:
         with open(path) as fh:
             doc = yaml.safe_load(fh)
-    except (OSError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):  # not a readable curriculum: the spec reader says why
         return False
     return isinstance(doc, dict) and "stages" in doc
 
