@@ -12,9 +12,10 @@ import sys
 from typing import Dict, List, Optional
 
 from jitrl.cli.common import CleanParser, add_spec_flags, guarded, print_problems, spec_flags
-from jitrl.config import ConfigError, describe, load_saved, resolve
+from jitrl.config import ConfigError, describe, resolve
 from jitrl.config import schema
 from jitrl.training import CONFIG_FILE, Trainer
+from jitrl.training.resume import RESUMABLE, resumable_flags
 from jitrl.training.runlog import read_metrics
 from jitrl.workflow.curriculum import STATE_FILE, run_curriculum
 from jitrl.workflow.monitoring import ess_callbacks
@@ -52,14 +53,17 @@ def flag_values(ns: argparse.Namespace) -> Dict[str, str]:
 def resolve_from_args(ns: argparse.Namespace):
     flags = flag_values(ns)
     if ns.resume:
-        if flags or ns.config:
-            given = ", ".join(sorted(schema.FIELDS_BY_KEY[k].flag or k for k in flags) + (["--config"] if ns.config else []))
-            raise ConfigError([f"--resume: {given} -- a resumed run keeps its saved config.yaml; pass only --resume RUN_DIR"])
+        fixed = sorted(k for k in flags if k not in RESUMABLE or k in ("checkpoint_dir", "run_name"))
+        if fixed or ns.config:
+            given = ", ".join([schema.FIELDS_BY_KEY[k].flag or k for k in fixed] + (["--config"] if ns.config else []))
+            raise ConfigError([f"--resume: {given} -- a resumed run keeps the settings it was trained with; with "
+                               f"--resume only {', '.join(resumable_flags())} may be given (e.g. a larger "
+                               f"--total-timesteps trains on)"])
         run_dir = ns.resume.rstrip("/")
         path = os.path.join(run_dir, CONFIG_FILE)
         if not os.path.isfile(path):
             raise ConfigError([f"--resume: {ns.resume!r} -- not a run directory (no config.yaml in it)"])
-        cfg = load_saved(path)
+        cfg = resolve(path, flags)
         run = cfg.run.__class__(**{**cfg.run.__dict__, "checkpoint_dir": os.path.dirname(run_dir) or ".",
                                    "run_name": os.path.basename(run_dir)})
         return cfg.replace(run=run)

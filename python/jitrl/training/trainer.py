@@ -28,6 +28,7 @@ from jitrl.common.files import atomic_write
 from jitrl.config import ConfigError, ResolvedConfig, flat_values, to_yaml
 from jitrl.ppo.state import HParams, RunnerState
 from jitrl.training import devices
+from jitrl.training import resume as resume_check
 from jitrl.training.checkpoint import CheckpointStore, warn
 from jitrl.training.metrics import chunk_record, first_nonfinite
 from jitrl.training.program import build_program, seed_hparams
@@ -207,6 +208,8 @@ class Trainer:
             if store.latest_step() is None:
                 raise ConfigError([f"resume: {self.run_dir} -- has no checkpoint to resume from"])
             step, host_state, meta, damaged = store.restore_newest(rs, warn=warn)
+            resume_check.check(self.cfg, meta, host_state, rs, self.run_dir)
+            resume_check.record_changes(self.cfg, self.run_dir)
             for bad in damaged:
                 warn(f"set the damaged checkpoint aside as {store.set_aside(bad)}; resuming from step {step}")
             rs = devices.shard_state(jax.tree_util.tree_map(jnp.asarray, host_state), self.mesh)
@@ -287,7 +290,7 @@ class Trainer:
         if not (self._checkpoint_due(p.update) or last):
             return
         meta = {"update": p.update, "env_steps": p.update * self.cfg.ppo.batch_size,
-                "elapsed_s": p.records[-1]["elapsed_s"]}
+                "elapsed_s": p.records[-1]["elapsed_s"], resume_check.CONFIG_META: resume_check.config_record(self.cfg)}
         path = store.save(p.update, p.rs, meta)
         p.last_ckpt = p.update
         if last:
