@@ -71,8 +71,8 @@ def guarded(main: Callable[[Optional[List[str]]], int]) -> Callable[[Optional[Li
             why = exc.strerror or errno.errorcode.get(exc.errno or 0, "") or str(exc)
             sys.stderr.write(f"error: {where}{why}\n")
             return IO_ERROR
-        except KeyboardInterrupt:
-            sys.stderr.write("interrupted (Ctrl-C)\n")
+        except KeyboardInterrupt as exc:
+            sys.stderr.write(f"{exc or 'interrupted (Ctrl-C)'}\n")
             return INTERRUPTED
 
     wrapper._jitrl_guarded = True  # type: ignore[attr-defined]

@@ -15,7 +15,11 @@ run can write that step again.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
+import logging
 import os
+import shutil
 import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -26,6 +30,23 @@ from jitrl.config import ConfigError
 
 CHECKPOINT_SUBDIR = "checkpoints"
 DAMAGED_SUFFIX = ".damaged"
+#: what orbax puts in the name of a step folder it is still writing, and the file that marks one complete
+TMP_MARK = "orbax-checkpoint-tmp"
+COMMIT_FILE = "commit_success.txt"
+
+
+class CheckpointWriteError(OSError):
+    """A checkpoint that could not be written (its partial folder removed): one line naming
+    the step, why, and the newest checkpoint that is still there."""
+
+    def __init__(self, step: int, directory: str, kept: Optional[int], cause: BaseException):
+        why = " ".join(str(getattr(cause, "strerror", None) or cause).split())[:200]
+        if "No space left" in str(cause):
+            why = "No space left on device"
+        kept_text = f"the last good checkpoint, step {kept}, is kept" if kept is not None else "no checkpoint is kept"
+        super().__init__(errno.EIO, f"checkpoint {step} could not be written to {directory} ({why}); the partial "
+                                    f"checkpoint was removed and {kept_text}; free space or fix the folder, then "
+                                    f"--resume the run")
 
 
 def _quiet_abandoned_reads() -> None:
@@ -45,6 +66,36 @@ def _quiet_abandoned_reads() -> None:
 
     hook._jitrl_quiet = True
     sys.unraisablehook = hook
+
+
+def _is_closed_loop(exc: BaseException) -> bool:
+    return isinstance(exc, RuntimeError) and str(exc) == "Event loop is closed"
+
+
+@contextlib.contextmanager
+def _quiet_failing_write():
+    """While a save runs: orbax logs a failed write of each leaf through absl (ERROR lines
+    with tracebacks) and, once it has closed that save's event loop, tensorstore's late
+    completions print "Event loop is closed" through ``sys.excepthook`` (also after the save
+    returns). The failure itself is raised to the caller (one line); these echoes are
+    dropped, every other exception is still printed."""
+    _quiet_abandoned_reads()
+    if not getattr(sys.excepthook, "_jitrl_quiet", False):
+        previous = sys.excepthook
+
+        def hook(kind, exc, tb):
+            if not _is_closed_loop(exc):
+                previous(kind, exc, tb)
+
+        hook._jitrl_quiet = True
+        sys.excepthook = hook
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        absl.setLevel(level)
 
 
 def warn(message: str) -> None:
@@ -70,14 +121,46 @@ class CheckpointStore:
         return os.path.join(self.directory, str(int(step)))
 
     def save(self, step: int, state: Any, meta: Dict[str, Any]) -> str:
+        """Write ``step``; when that fails (disk full, folder gone read-only, ...) the
+        partial write is removed, older checkpoints are untouched, and
+        :class:`CheckpointWriteError` says so in one line."""
         state = jax.device_get(state)
+        try:
+            with _quiet_failing_write():
+                self._save(step, state, meta)
+        except BaseException as exc:
+            self._remove_partial(step)
+            if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit
+                raise
+            raise CheckpointWriteError(step, self.directory, self.latest_good(), exc) from None
+        return self.path(step)
+
+    def _save(self, step: int, state: Any, meta: Dict[str, Any]) -> None:
         self._mngr.save(
             int(step),
             args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)),
             force=True,
         )
         self._mngr.wait_until_finished()
-        return self.path(step)
+
+    def latest_good(self) -> Optional[int]:
+        """The newest complete step on disk (after a reload), or None."""
+        try:
+            self._mngr.reload()
+        except Exception:  # noqa: BLE001 - a listing that fails leaves nothing to name
+            return None
+        return self._mngr.latest_step()
+
+    def _remove_partial(self, step: int) -> None:
+        """Remove the temporary folder (and an uncommitted ``<step>`` folder) of a failed save."""
+        if not os.path.isdir(self.directory):
+            return
+        for name in os.listdir(self.directory):
+            full = os.path.join(self.directory, name)
+            partial = name.startswith(f"{int(step)}.") and TMP_MARK in name
+            uncommitted = name == str(int(step)) and not os.path.exists(os.path.join(full, COMMIT_FILE))
+            if partial or uncommitted:
+                shutil.rmtree(full, ignore_errors=True)
 
     def _read(self, step: int, template: Any) -> Tuple[Any, Dict[str, Any]]:
         abstract = jax.tree_util.tree_map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), template)

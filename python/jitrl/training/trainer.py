@@ -17,19 +17,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import jax
 import jax.numpy as jnp
 
-from jitrl.common.files import atomic_write
+from jitrl.common.files import atomic_write, unwritable
 from jitrl.config import ConfigError, ResolvedConfig, flat_values, to_yaml
 from jitrl.ppo.state import HParams, RunnerState
-from jitrl.training import devices
+from jitrl.training import devices, interrupts
 from jitrl.training import resume as resume_check
-from jitrl.training.checkpoint import CheckpointStore, warn
+from jitrl.training.checkpoint import CHECKPOINT_SUBDIR, CheckpointStore, warn
 from jitrl.training.metrics import chunk_record, first_nonfinite
 from jitrl.training.program import build_program, seed_hparams
 from jitrl.training.replay import final_policy_replay, gif_bytes
@@ -58,32 +57,6 @@ class TrainResult:
     @property
     def ok(self) -> bool:
         return self.stop_reason in ("done", "paused") or self.stop_reason.startswith("early-stop")
-
-
-class _SigintLatch:
-    """First Ctrl-C asks the loop to save and stop after the running chunk;
-    a second one interrupts at once."""
-
-    def __init__(self):
-        self.hit = False
-        self._old = None
-
-    def __enter__(self):
-        try:
-            self._old = signal.signal(signal.SIGINT, self._handle)
-        except ValueError:  # not the main thread
-            self._old = None
-        return self
-
-    def _handle(self, signum, frame):
-        if self.hit:
-            raise KeyboardInterrupt
-        self.hit = True
-
-    def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-        return False
 
 
 @dataclasses.dataclass
@@ -171,8 +144,17 @@ class Trainer:
     # -- the run, in five steps -------------------------------------------------------
     def run(self, resume: bool = False, max_updates: Optional[int] = None) -> TrainResult:
         """Train to ``total_timesteps`` (or ``max_updates`` more updates, then save
-        and return with ``stop_reason='paused'``)."""
+        and return with ``stop_reason='paused'``). A fresh run that fails or is
+        interrupted before its first checkpoint leaves no run folder."""
         self._open_run_dir(resume)
+        try:
+            return self._run(resume, max_updates)
+        except BaseException:
+            if not resume:
+                interrupts.discard_unstarted(self.run_dir, os.path.join(self.run_dir, CHECKPOINT_SUBDIR))
+            raise
+
+    def _run(self, resume: bool, max_updates: Optional[int]) -> TrainResult:
         store = CheckpointStore(self.run_dir, keep=self.cfg.run.keep_checkpoints)
         try:
             p = self._start(store, resume, max_updates)
@@ -195,6 +177,10 @@ class Trainer:
                 f"run_name: {self.cfg.run.run_name!r} -- {self.run_dir} already holds a run; "
                 f"resume it with --resume {self.run_dir} or choose another --run-name"
             ])
+        why = unwritable(self.run_dir)
+        if why:
+            raise ConfigError([f"checkpoint_dir: {self.cfg.run.checkpoint_dir!r} -- {why}; give --checkpoint-dir a "
+                               f"folder this user can write"])
         os.makedirs(self.run_dir, exist_ok=True)
         if not resume:
             atomic_write(os.path.join(self.run_dir, CONFIG_FILE), to_yaml(self.cfg))
@@ -231,7 +217,7 @@ class Trainer:
     def _train(self, p: _Progress, store: CheckpointStore, log: RunLogger) -> None:
         """Step 3: chunk after chunk until done, paused, NaN, Ctrl-C or an early stop."""
         p.t_run = time.perf_counter()
-        with _SigintLatch() as latch:
+        with interrupts.Latch() as latch:
             while p.update < p.stop_at:
                 rec = self._run_chunk(p, log)
                 if rec is None:  # NaN: nothing of this chunk is kept
@@ -253,11 +239,12 @@ class Trainer:
     def _run_chunk(self, p: _Progress, log: RunLogger) -> Optional[Dict[str, Any]]:
         """One compiled chunk; its log record, or None (and ``stop='nan'``) when it went non-finite."""
         n = min(self._chunk_size(p.update), p.stop_at - p.update)
-        fn = self.chunk_fn(n, p.rs)
+        fn = interrupts.compile_interruptibly(lambda: self.chunk_fn(n, p.rs), stop_on_ctrl_c=p.update == p.start)
         if p.update == p.start:
             log.message(f"Compiled the training chunk ({n} updates) in {self.compile_s:.1f} s")
         t0 = time.perf_counter()
         p.rs, metrics = fn(p.rs)
+        interrupts.wait_ready(metrics)
         metrics = jax.device_get(metrics)
         dt = time.perf_counter() - t0
         bad = first_nonfinite(metrics)
@@ -291,7 +278,8 @@ class Trainer:
             return
         meta = {"update": p.update, "env_steps": p.update * self.cfg.ppo.batch_size,
                 "elapsed_s": p.records[-1]["elapsed_s"], resume_check.CONFIG_META: resume_check.config_record(self.cfg)}
-        path = store.save(p.update, p.rs, meta)
+        with interrupts.saving():
+            path = store.save(p.update, p.rs, meta)
         p.last_ckpt = p.update
         if last:
             log.message(f"Saved checkpoint {path}")
