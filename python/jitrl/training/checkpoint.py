@@ -177,6 +177,10 @@ class CheckpointStore:
         Each newer step that fails to read is reported through ``warn`` (its path and
         why) and listed in ``damaged``. Raises ConfigError when there is no checkpoint or
         none reads (every failure named)."""
+        for name in sorted(os.listdir(self.directory)) if os.path.isdir(self.directory) else []:
+            if TMP_MARK in name:  # a save cut short by a crash (kill -9, power loss): never a checkpoint
+                shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
+                warn(f"removed {os.path.join(self.directory, name)}, a checkpoint whose writing was cut short")
         steps = sorted(self._mngr.all_steps(), reverse=True)
         if not steps:
             raise ConfigError([f"{self.directory}: no checkpoint to restore"])

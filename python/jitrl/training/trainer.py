@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from jitrl.common.files import atomic_write, unwritable
 from jitrl.config import ConfigError, ResolvedConfig, flat_values, to_yaml
 from jitrl.ppo.state import HParams, RunnerState
-from jitrl.training import devices, interrupts
+from jitrl.training import devices, interrupts, memory
 from jitrl.training import resume as resume_check
 from jitrl.training.checkpoint import CHECKPOINT_SUBDIR, CheckpointStore, warn
 from jitrl.training.metrics import chunk_record, first_nonfinite
@@ -101,6 +101,7 @@ class Trainer:
         self.metrics = tuple(self.env.metrics) + tuple(self.program.acting.metrics)
         self.hparams = hparams if hparams is not None else seed_hparams(cfg, cfg.run.num_seeds)
         self.num_seeds = int(jax.tree_util.tree_leaves(self.hparams)[0].shape[0])
+        memory.check(cfg, self.num_seeds)  # before anything is allocated: too large a batch would hang XLA
         self.initial_params = initial_params
         self.callbacks = list(callbacks)
         self.quiet = quiet
