@@ -72,7 +72,7 @@ def guarded(main: Callable[[Optional[List[str]]], int]) -> Callable[[Optional[Li
             sys.stderr.write(f"error: {where}{why}\n")
             return IO_ERROR
         except KeyboardInterrupt as exc:
-            sys.stderr.write(f"{exc or 'interrupted (Ctrl-C)'}\n")
+            sys.stderr.write(f"{str(exc) or 'interrupted (Ctrl-C)'}\n")
             return INTERRUPTED
 
     wrapper._jitrl_guarded = True  # type: ignore[attr-defined]
