@@ -49,6 +49,12 @@ def _files(tmp):
             validation:
               - {metric: mean_episode_retrun, op: ">", value: 10}
             """),
+        "badrule": put("badrule.yaml", """\
+            name: typo
+            stages:
+              - spec: ok.yaml
+                advance: {when: [{metric: entropyy, op: "<", value: 0.5}]}
+            """),
     }
 
 
@@ -76,6 +82,10 @@ CASES = [
     ("train", TINY + ["--checkpoint-dir", "{ok}/runs"], ["checkpoint_dir", "ok.yaml is a file, not a folder"]),
     ("validate", ["--check", "{binary}", "{ok}"], ["binary.yaml", "not a UTF-8 text file"]),
     ("validate", ["--check", "{types}", "{ok}"], ["network: 5", "num_envs: 'many'", "gamma: [1]"]),
+    ("validate", ["--check", "{badmetric}"], ["validation[0].metric", "'mean_episode_retrun'",
+                                              "did you mean mean_episode_return", "allowed:", "approx_kl"]),
+    ("validate", ["--check", "{badrule}"], ["stages[0].advance.when[0].metric", "'entropyy'",
+                                            "did you mean entropy", "allowed:"]),
     ("watch", ["--checkpoint", "{run}", "--episodes", "0", "--no-show"], ["--episodes", "0", ">= 1"]),
     ("watch", ["--checkpoint", "{run}", "--seed", "-1", "--no-show"], ["--seed", "-1", "[0, 4294967295]"]),
     ("watch", ["--checkpoint", "{run}", "--env", "Acrobot-v1", "--no-show"],

@@ -247,3 +247,12 @@ def test_edited_config_on_resume_says_what_differs_and_what_may_change(reference
     # shrinking the budget below what the checkpoint has done is refused
     assert train_main(["--resume", os.path.join(str(tmp), "ref"), "--total-timesteps", "64", "--quiet"]) == 2
     assert "already at 256 env steps" in capsys.readouterr().err
+
+
+def test_declared_metric_names_are_exactly_what_a_run_logs(reference):
+    """The names criteria and curriculum rules are checked against (traced, not listed) are the
+    keys of the records the uninterrupted run wrote."""
+    from jitrl.training.metric_names import logged_metrics
+
+    _, ref = reference
+    assert set(logged_metrics(resolve(None, FLAGS))) == set(ref.records[-1])

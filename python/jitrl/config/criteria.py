@@ -24,7 +24,7 @@ Judging a run against them is :mod:`jitrl.workflow.validation`.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from jitrl.config.conditions import KEYS, OPS, Condition, is_int, parse_condition
 from jitrl.config.schema import FIELDS_BY_KEY, unknown_keys
@@ -73,6 +73,12 @@ class Criterion:
         if self.on_config:
             return f"{c.metric} {c.op} {c.value}"
         return f"{c.label()} ({self.scope})"
+
+
+def metric_conditions(criteria: List[Criterion]) -> List[Tuple[str, Condition]]:
+    """``(where, condition)`` of each metric criterion (its metric name is checked against
+    the names a run logs by :mod:`jitrl.training.metric_names`)."""
+    return [(f"validation[{i}]", c.condition) for i, c in enumerate(criteria) if not c.on_config]
 
 
 def validate_criteria(raw: Any) -> List[str]:

@@ -49,6 +49,7 @@ from jitrl.config.conditions import ORDER_OPS, is_int, parse_condition
 from jitrl.config.loader import read_yaml_mapping
 from jitrl.config.schema import unknown_keys
 from jitrl.training.checkpoint import CheckpointStore
+from jitrl.training.metric_names import logged_metrics, unknown_metric_problems
 from jitrl.training.runlog import read_metrics
 from jitrl.workflow.monitoring import AdvanceRule, ess_callbacks
 
@@ -161,9 +162,14 @@ def check_curriculum(path: str, flags: Optional[Mapping[str, Any]] = None) -> Cu
     problems = []
     for s in cur.stages:
         try:
-            stage_config(cur, s, "checkpoints", flags or {})
+            cfg = stage_config(cur, s, "checkpoints", flags or {})
         except ConfigError as exc:
             problems += exc.problems
+            continue
+        if s.when:  # an advance rule on a metric no run logs would never fire
+            problems += unknown_metric_problems(
+                [(f"{path}: stages[{s.index - 1}].advance.when[{j}]", c) for j, c in enumerate(s.when)],
+                logged_metrics(cfg))
     if problems:
         raise ConfigError(problems)
     return cur

@@ -23,7 +23,8 @@ from jitrl import training
 from jitrl.common.files import atomic_write, stamped_name
 from jitrl.config import ConfigError, ResolvedConfig, describe, flat_values, resolve
 from jitrl.config.conditions import OPS, Window
-from jitrl.config.criteria import Criterion, parse_criteria
+from jitrl.config.criteria import Criterion, metric_conditions, parse_criteria
+from jitrl.training.metric_names import logged_metrics, unknown_metric_problems
 from jitrl.workflow.sweep import budget
 from jitrl.workflow.curriculum import check_curriculum, is_curriculum_file
 from jitrl.workflow.monitoring import ess_callbacks
@@ -56,6 +57,13 @@ class ValidationResult:
         return 0 if self.passed else 1
 
 
+def check_metric_names(cfg: ResolvedConfig, crit: Sequence[Criterion], spec: str) -> None:
+    """ConfigError naming each criterion whose metric no run of ``cfg`` logs (a typo)."""
+    problems = unknown_metric_problems(metric_conditions(list(crit)), logged_metrics(cfg)) if crit else []
+    if problems:
+        raise ConfigError([f"{spec}: {line}" for line in problems])
+
+
 def check_specs(paths: Sequence[str], flags: Optional[Mapping[str, Any]] = None) -> Dict[str, List[str]]:
     """Resolve every spec without training: ``{path: [problem, ...]}`` (empty list = valid)."""
     out: Dict[str, List[str]] = {}
@@ -66,7 +74,7 @@ def check_specs(paths: Sequence[str], flags: Optional[Mapping[str, Any]] = None)
                 out[p] = []
                 continue
             cfg = resolve(p, flags or {})
-            parse_criteria(cfg.extra("validation"))
+            check_metric_names(cfg, parse_criteria(cfg.extra("validation")), p)
             out[p] = []
         except ConfigError as exc:
             out[p] = list(exc.problems)
@@ -88,6 +96,7 @@ def prepare(spec: str, mode: str = "smoke", timesteps: Optional[int] = None, see
         raise ConfigError([f"--mode: {mode!r} -- smoke or full"])
     cfg = resolve(spec, flags or {})
     crit = parse_criteria(cfg.extra("validation"))
+    check_metric_names(cfg, crit, spec)
     if not crit:
         raise ConfigError([f"{spec}: validation: missing -- a validation run needs criteria (see jitrl.config.criteria)"])
     run = dataclasses.replace(cfg.run, total_timesteps=budget(cfg, mode, timesteps))
