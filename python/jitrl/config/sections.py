@@ -57,6 +57,9 @@ class RunConfig:
     log_interval: int = setting(10, minimum=1, doc="(updates)", flag="--log-interval")
     checkpoint_interval: int = setting(50, minimum=1, doc="(updates; rounded up to a multiple of log_interval)",
                                        flag="--checkpoint-interval")
+    checkpoint_minutes: float = setting(0.0, minimum=0, flag="--checkpoint-minutes",
+                                        doc="(wall minutes; 0 = off): also checkpoint when this long has passed "
+                                            "since the last save")
     keep_checkpoints: int = setting(3, minimum=1)
     checkpoint_dir: str = setting("checkpoints", doc="a directory path", flag="--checkpoint-dir")
     run_name: Optional[str] = setting(None, check=_run_name, doc="a directory name (default: <env>_<date>)",

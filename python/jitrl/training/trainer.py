@@ -33,6 +33,7 @@ from jitrl.training.metrics import chunk_record, first_nonfinite
 from jitrl.training.program import build_program, seed_hparams
 from jitrl.training.replay import final_policy_replay, gif_bytes
 from jitrl.training.runlog import RunLogger, truncate_metrics
+from jitrl.training.schedule import CheckpointSchedule
 
 CONFIG_FILE = "config.yaml"
 REPLAY_FILE = "replay.gif"
@@ -134,6 +135,9 @@ class Trainer:
         self.mesh = devices.make_mesh(cfg.ppo.num_envs)
         self._compiled: Dict[int, Any] = {}
         self.compile_s = 0.0
+        run = cfg.run
+        self.schedule = CheckpointSchedule(run.checkpoint_interval, run.log_interval, self.num_updates,
+                                           run.checkpoint_minutes)
 
     # -- building blocks ---------------------------------------------------------------
     def init_state(self) -> RunnerState:
@@ -163,9 +167,7 @@ class Trainer:
         return min(li - update % li, self.num_updates - update)
 
     def _checkpoint_due(self, update: int) -> bool:
-        li = self.cfg.run.log_interval
-        every = -(-self.cfg.run.checkpoint_interval // li) * li
-        return update % every == 0 or update >= self.num_updates
+        return self.schedule.due(update)
 
     # -- the run, in five steps -------------------------------------------------------
     def run(self, resume: bool = False, max_updates: Optional[int] = None) -> TrainResult:
@@ -228,6 +230,7 @@ class Trainer:
     def _train(self, p: _Progress, store: CheckpointStore, log: RunLogger) -> None:
         """Step 3: chunk after chunk until done, paused, NaN, Ctrl-C or an early stop."""
         p.t_run = time.perf_counter()
+        self.schedule.start()
         with _SigintLatch() as latch:
             while p.update < p.stop_at:
                 rec = self._run_chunk(p, log)
@@ -289,6 +292,7 @@ class Trainer:
         meta = {"update": p.update, "env_steps": p.update * self.cfg.ppo.batch_size,
                 "elapsed_s": p.records[-1]["elapsed_s"]}
         path = store.save(p.update, p.rs, meta)
+        self.schedule.saved()
         p.last_ckpt = p.update
         if last:
             log.message(f"Saved checkpoint {path}")
