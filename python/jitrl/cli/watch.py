@@ -9,12 +9,16 @@ from typing import List, Optional
 from jitrl.cli.common import USAGE, print_problems
 from jitrl.config import ConfigError
 from jitrl.envs import UnknownEnvError, make
+from jitrl.training.checkpoint import latest_run
 from jitrl.training.replay import load_policy, play, write_gif
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="watch_jax_agent.py", description="Watch a trained (or random) agent play.")
     p.add_argument("--checkpoint", metavar="RUN_DIR", help="a run directory written by train_purejaxrl.py")
+    p.add_argument("--latest", action="store_true",
+                   help="watch the run under --checkpoint-dir whose newest checkpoint was written last")
+    p.add_argument("--checkpoint-dir", default="checkpoints", help="where --latest looks for runs")
     p.add_argument("--env", help="env to play with --random (default: the run's env)")
     p.add_argument("--episodes", type=int, default=3)
     p.add_argument("--max-steps", type=int, default=500)
@@ -27,7 +31,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--gif", metavar="OUT.gif", help="also write the replay as an animated GIF")
     p.add_argument("--no-show", action="store_true", help="don't animate in the terminal (summaries only)")
     a = p.parse_args(argv)
+    if a.latest and a.checkpoint:
+        p.error("give --checkpoint RUN_DIR or --latest, not both")
     try:
+        if a.latest:
+            a.checkpoint = latest_run(a.checkpoint_dir)
         if a.checkpoint:
             cfg, env, env_params, network, params, meta = load_policy(a.checkpoint)
             print(f"{a.checkpoint}: {cfg.env.name}, checkpoint at update {meta.get('update')}")

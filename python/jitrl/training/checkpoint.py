@@ -53,6 +53,28 @@ def warn(message: str) -> None:
     sys.stderr.flush()
 
 
+def latest_run(checkpoint_dir: str) -> str:
+    """The run directory under ``checkpoint_dir`` whose newest checkpoint was written
+    last (a run is a directory with a ``config.yaml`` and at least one checkpoint step).
+    Raises ConfigError naming the directory when it holds none."""
+    newest, when = None, None
+    root = os.path.abspath(checkpoint_dir)
+    names = sorted(os.listdir(root)) if os.path.isdir(root) else []
+    for name in names:
+        run_dir = os.path.join(root, name)
+        ckpts = os.path.join(run_dir, CHECKPOINT_SUBDIR)
+        if not (os.path.isfile(os.path.join(run_dir, "config.yaml")) and os.path.isdir(ckpts)):
+            continue
+        times = [os.path.getmtime(os.path.join(ckpts, d)) for d in os.listdir(ckpts) if d.isdigit()]
+        if times and (when is None or max(times) > when):
+            newest, when = run_dir, max(times)
+    if newest is None:
+        why = "holds no run with a checkpoint" if os.path.isdir(root) else "is not a directory"
+        raise ConfigError([f"--checkpoint-dir: {checkpoint_dir!r} -- {why}; train one with train_purejaxrl.py "
+                           f"or give --checkpoint RUN_DIR"])
+    return newest
+
+
 class CheckpointStore:
     def __init__(self, run_dir: str, keep: int = 3):
         self.directory = os.path.abspath(os.path.join(run_dir, CHECKPOINT_SUBDIR))
