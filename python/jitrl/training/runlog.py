@@ -15,6 +15,7 @@ import sys
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from jitrl.common.files import atomic_write
+from jitrl.training.wandb_log import WandbRun
 
 METRICS_FILE = "metrics.jsonl"
 TB_DIR = "tb"
@@ -70,11 +71,15 @@ class RunLogger:
 
     ``metrics`` are the declared :class:`~jitrl.envs.contract.Metric` s of the
     env and the acting distribution: their TensorBoard tags and console columns.
-    Every other scalar is logged as ``train/<name>``."""
+    Every other scalar is logged as ``train/<name>``. ``wandb`` (a
+    :class:`~jitrl.training.wandb_log.WandbRun`, optional) gets the same scalars
+    under the same names and steps, and the same GIFs."""
 
     def __init__(self, run_dir: str, num_updates: int, total_steps: int, start_update: int = 0,
-                 quiet: bool = False, hparams: Optional[Dict[str, Any]] = None, metrics: Sequence[Any] = ()):
+                 quiet: bool = False, hparams: Optional[Dict[str, Any]] = None, metrics: Sequence[Any] = (),
+                 wandb: Optional[WandbRun] = None):
         self.run_dir = run_dir
+        self._wandb = wandb
         self.tags = {m.logged_name: m.tb_tag for m in metrics}
         self.console = tuple((m.logged_name, m.console) for m in metrics if m.console)
         self.num_updates = num_updates
@@ -109,12 +114,15 @@ class RunLogger:
     def log(self, rec: Dict[str, Any]) -> None:
         self._jsonl.write(json.dumps({k: _json_safe(v) for k, v in rec.items()}) + "\n")
         self._jsonl.flush()
+        step = int(rec["env_steps"])
+        scalars = {self.tags.get(k, f"train/{k}"): v for k, v in rec.items()
+                   if isinstance(v, (int, float)) and k not in ("update", "env_steps") and math.isfinite(v)}
         if self._tb is not None:
-            step = int(rec["env_steps"])
-            for k, v in rec.items():
-                if isinstance(v, (int, float)) and k not in ("update", "env_steps") and math.isfinite(v):
-                    self._tb.add_scalar(self.tags.get(k, f"train/{k}"), v, step)
+            for tag, v in scalars.items():
+                self._tb.add_scalar(tag, v, step)
             self._tb.flush()
+        if self._wandb is not None:
+            self._wandb.log(scalars, step)
         if self._bar is not None:
             self._bar.n = rec["update"]
             self._bar.refresh()
@@ -134,7 +142,9 @@ class RunLogger:
             self.message(f"(could not write TensorBoard hparams: {exc})")
 
     def add_gif(self, tag: str, gif_bytes: bytes, height: int, width: int, step: int) -> None:
-        """An animated GIF as a TensorBoard image (the image dashboard plays it)."""
+        """An animated GIF as a TensorBoard image (the image dashboard plays it), and in wandb."""
+        if self._wandb is not None:
+            self._wandb.add_gif(tag, gif_bytes, step)
         if self._tb is None:
             return
         from tensorboardX.proto.summary_pb2 import Summary
@@ -149,3 +159,5 @@ class RunLogger:
         self._jsonl.close()
         if self._tb is not None:
             self._tb.close()
+        if self._wandb is not None:
+            self._wandb.close()

@@ -34,6 +34,7 @@ from jitrl.training.program import build_program, seed_hparams
 from jitrl.training.replay import final_policy_replay, gif_bytes
 from jitrl.training.runlog import RunLogger, truncate_metrics
 from jitrl.training.schedule import CheckpointSchedule
+from jitrl.training.wandb_log import open_wandb, require as require_wandb
 
 CONFIG_FILE = "config.yaml"
 REPLAY_FILE = "replay.gif"
@@ -121,6 +122,7 @@ class Trainer:
         quiet: bool = False,
     ):
         devices.maybe_init_distributed()
+        require_wandb(cfg)
         self.cfg = cfg
         self.num_updates = cfg.num_updates()
         self.env, self.env_params, self.network, self.program = build_program(cfg, self.num_updates)
@@ -222,7 +224,8 @@ class Trainer:
     def _open_log(self, p: _Progress, resume: bool) -> RunLogger:
         total_steps = self.num_updates * self.cfg.ppo.batch_size
         log = RunLogger(self.run_dir, self.num_updates, total_steps, start_update=p.start, quiet=self.quiet,
-                        hparams=json.loads(json.dumps(dict(self.cfg.sources), default=str)), metrics=self.metrics)
+                        hparams=json.loads(json.dumps(dict(self.cfg.sources), default=str)), metrics=self.metrics,
+                        wandb=open_wandb(self.cfg, self.run_dir, resume))
         if resume:
             log.message(f"Resumed {self.run_dir} at update {p.start}/{self.num_updates}")
         return log
