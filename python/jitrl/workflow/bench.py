@@ -161,6 +161,28 @@ def run_case(args: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
+#: preset suites: (env, num_envs list, lattice or None, num_steps). ``gpu`` is the one prepared
+#: GPU command (scripts/gpu_bench.sh; env-only and training for each); ``gpu-tiny`` runs the same
+#: cases at toy sizes, to check the path end to end on a CPU.
+SUITES = {
+    "gpu": (("CartPole-v1", (2048, 16384), None, 128),
+            ("hackmatrix", (2048, 8192), None, 128),
+            ("kmc-tio2", (2048,), "8,8,5", 128),
+            ("kmc-tio2", (256,), "50,50,20", 64)),
+    "gpu-tiny": (("CartPole-v1", (8, 16), None, 8),
+                 ("hackmatrix", (8, 16), None, 8),
+                 ("kmc-tio2", (8,), "4,4,3", 8),
+                 ("kmc-tio2", (4,), "6,6,4", 8)),
+}
+
+
+def suite_cases(name: str, repeats: int = 3, train_repeats: int = 2) -> List[Dict[str, Any]]:
+    """The case arguments of a preset suite (each for :func:`subprocess_case`), in order."""
+    return [{"case": case, "env": env, "num_envs": n, "num_steps": steps, "lattice": lattice, "repeats": repeats,
+             "train_repeats": train_repeats, "flags": {}, "with_obs": True}
+            for env, sizes, lattice, steps in SUITES[name] for n in sizes for case in ("env", "train")]
+
+
 def subprocess_case(args: Dict[str, Any], timeout: int) -> Dict[str, Any]:
     cmd = [sys.executable, "-c", "import json,sys; from jitrl.workflow.bench import run_case; "
            "print('@@' + json.dumps(run_case(json.loads(sys.argv[1]))))", json.dumps(args)]
@@ -188,9 +210,9 @@ def format_table(rows: List[Dict[str, Any]]) -> str:
             f"{r['case']:6} {r['env']:12} {str(r.get('lattice') or '-'):9} {r['num_envs']:>6} {r['sps']:>13,.0f} "
             f"{r['compile_s']:>9.1f} {mem:>9.0f}  {note}"
         )
-    env_rows = {(r["num_envs"], r.get("lattice")): r for r in rows if r["case"] == "env" and "error" not in r}
+    env_rows = {(r["env"], r["num_envs"], r.get("lattice")): r for r in rows if r["case"] == "env" and "error" not in r}
     for r in rows:
-        e = env_rows.get((r["num_envs"], r.get("lattice")))
+        e = env_rows.get((r["env"], r["num_envs"], r.get("lattice")))
         if r["case"] == "train" and e and "error" not in r:
             share = r["sps"] / e["sps"]
             lines.append(f"  env share of a training step at {r['num_envs']} envs: {100 * share:.0f}% "
