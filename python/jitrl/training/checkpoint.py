@@ -12,6 +12,12 @@ and when that fails it names the step and the reason and falls back to the
 next older one. :meth:`CheckpointStore.set_aside` renames a damaged step to
 ``<step>.damaged`` (kept for inspection, ignored by orbax) so that a resumed
 run can write that step again.
+
+In a multi-process run (:mod:`jitrl.training.distributed`) only process 0
+opens the orbax manager (its only active process): every process gathers the
+state (a collective), process 0 writes it, so a checkpoint is written once and
+is the same as a single-process run's; on resume process 0 reads and
+broadcasts the step and the state.
 """
 from __future__ import annotations
 
@@ -20,9 +26,11 @@ import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
 from jitrl.config import ConfigError
+from jitrl.training import distributed
 
 CHECKPOINT_SUBDIR = "checkpoints"
 DAMAGED_SUFFIX = ".damaged"
@@ -78,21 +86,33 @@ def latest_run(checkpoint_dir: str) -> str:
 class CheckpointStore:
     def __init__(self, run_dir: str, keep: int = 3):
         self.directory = os.path.abspath(os.path.join(run_dir, CHECKPOINT_SUBDIR))
-        self._mngr = ocp.CheckpointManager(
-            self.directory,
-            options=ocp.CheckpointManagerOptions(
-                max_to_keep=keep, enable_async_checkpointing=False, create=True
-            ),
-        )
+        self.primary = distributed.is_primary()
+        self._mngr = None
+        if self.primary:
+            only_this = {}
+            if distributed.is_multiprocess():  # orbax's own barriers over process 0 alone
+                os.makedirs(self.directory, exist_ok=True)  # (orbax cannot create it then)
+                only_this = {"create": False, "multiprocessing_options": ocp.options.MultiprocessingOptions(
+                    primary_host=0, active_processes={0})}
+            self._mngr = ocp.CheckpointManager(
+                self.directory,
+                options=ocp.CheckpointManagerOptions(
+                    **{"max_to_keep": keep, "enable_async_checkpointing": False, "create": True, **only_this}
+                ),
+            )
 
     def latest_step(self) -> Optional[int]:
-        return self._mngr.latest_step()
+        mine = self._mngr.latest_step() if self.primary else None
+        step = int(distributed.broadcast(np.int64(-1 if mine is None else mine)))
+        return None if step < 0 else step
 
     def path(self, step: int) -> str:
         return os.path.join(self.directory, str(int(step)))
 
     def save(self, step: int, state: Any, meta: Dict[str, Any]) -> str:
-        state = jax.device_get(state)
+        state = distributed.to_host(state)
+        if not self.primary:
+            return self.path(step)
         self._mngr.save(
             int(step),
             args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)),
@@ -115,7 +135,27 @@ class CheckpointStore:
         the structure (and shapes/dtypes) of ``template`` (arrays or ``ShapeDtypeStruct`` s).
         Each newer step that fails to read is reported through ``warn`` (its path and
         why) and listed in ``damaged``. Raises ConfigError when there is no checkpoint or
-        none reads (every failure named)."""
+        none reads (every failure named). In a multi-process run process 0 reads, and
+        every process returns its result (``damaged`` only on process 0)."""
+        if not distributed.is_multiprocess():
+            return self._restore_newest(template, warn)
+        found, problems = None, None
+        if self.primary:
+            try:
+                found = self._restore_newest(template, warn)
+            except ConfigError as exc:
+                problems = exc.problems
+        step, elapsed = distributed.broadcast((np.int64(-1 if found is None else found[0]),
+                                               np.float64(found[2].get("elapsed_s", 0.0) if found else 0.0)))
+        if int(step) < 0:
+            raise ConfigError(problems or [f"{self.directory}: process 0 could not restore a checkpoint"])
+        host = jax.tree_util.tree_map(lambda x: np.zeros(x.shape, x.dtype), template)
+        state = distributed.broadcast(found[1] if found else host)
+        meta = found[2] if found else {"update": int(step), "elapsed_s": float(elapsed)}
+        return int(step), state, meta, (found[3] if found else [])
+
+    def _restore_newest(self, template: Any, warn: Callable[[str], None]
+                        ) -> Tuple[int, Any, Dict[str, Any], List[int]]:
         steps = sorted(self._mngr.all_steps(), reverse=True)
         if not steps:
             raise ConfigError([f"{self.directory}: no checkpoint to restore"])
@@ -150,9 +190,11 @@ class CheckpointStore:
         while os.path.exists(dst):
             n += 1
             dst = f"{src}{DAMAGED_SUFFIX}{n}"
-        os.rename(src, dst)
-        self._mngr.reload()
+        if self.primary:
+            os.rename(src, dst)
+            self._mngr.reload()
         return dst
 
     def close(self) -> None:
-        self._mngr.close()
+        if self._mngr is not None:
+            self._mngr.close()

@@ -73,35 +73,39 @@ class RunLogger:
     env and the acting distribution: their TensorBoard tags and console columns.
     Every other scalar is logged as ``train/<name>``. ``wandb`` (a
     :class:`~jitrl.training.wandb_log.WandbRun`, optional) gets the same scalars
-    under the same names and steps, and the same GIFs."""
+    under the same names and steps, and the same GIFs. ``primary=False`` (processes
+    other than 0 of a multi-process run) writes nothing and prints nothing."""
 
     def __init__(self, run_dir: str, num_updates: int, total_steps: int, start_update: int = 0,
                  quiet: bool = False, hparams: Optional[Dict[str, Any]] = None, metrics: Sequence[Any] = (),
-                 wandb: Optional[WandbRun] = None):
+                 wandb: Optional[WandbRun] = None, primary: bool = True):
         self.run_dir = run_dir
         self._wandb = wandb
+        self.primary = primary
         self.tags = {m.logged_name: m.tb_tag for m in metrics}
         self.console = tuple((m.logged_name, m.console) for m in metrics if m.console)
         self.num_updates = num_updates
         self.total_steps = total_steps
-        self.quiet = quiet
-        self._jsonl = open(os.path.join(run_dir, METRICS_FILE), "a")
-        self._tb = None
-        try:
-            from tensorboardX import SummaryWriter
-
-            self._tb = SummaryWriter(os.path.join(run_dir, TB_DIR))
-            if hparams and start_update == 0:
-                self._tb.add_text("config/hparams", json.dumps(hparams, indent=1, default=str), 0)
-        except ImportError:  # pragma: no cover - tensorboardX is a core dependency
-            self._tb = None
+        self.quiet = quiet or not primary
+        self._jsonl = open(os.path.join(run_dir, METRICS_FILE), "a") if primary else None
+        self._tb = self._open_tensorboard(hparams if start_update == 0 else None) if primary else None
         self._bar = None
-        if not quiet:
+        if not self.quiet:
             from tqdm import tqdm
 
             self._bar = tqdm(total=num_updates, initial=start_update, unit="upd", dynamic_ncols=True,
                              file=sys.stderr, leave=False,
                              disable=not sys.stderr.isatty())
+
+    def _open_tensorboard(self, hparams: Optional[Dict[str, Any]]):
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError:  # pragma: no cover - tensorboardX is a core dependency
+            return None
+        tb = SummaryWriter(os.path.join(self.run_dir, TB_DIR))
+        if hparams:
+            tb.add_text("config/hparams", json.dumps(hparams, indent=1, default=str), 0)
+        return tb
 
     def message(self, text: str) -> None:
         if self.quiet:
@@ -112,6 +116,8 @@ class RunLogger:
             print(text, flush=True)
 
     def log(self, rec: Dict[str, Any]) -> None:
+        if not self.primary:
+            return
         self._jsonl.write(json.dumps({k: _json_safe(v) for k, v in rec.items()}) + "\n")
         self._jsonl.flush()
         step = int(rec["env_steps"])
@@ -156,7 +162,8 @@ class RunLogger:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-        self._jsonl.close()
+        if self._jsonl is not None:
+            self._jsonl.close()
         if self._tb is not None:
             self._tb.close()
         if self._wandb is not None:

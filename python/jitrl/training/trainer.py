@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from jitrl.common.files import atomic_write
 from jitrl.config import ConfigError, ResolvedConfig, flat_values, to_yaml
 from jitrl.ppo.state import HParams, RunnerState
-from jitrl.training import devices
+from jitrl.training import devices, distributed
 from jitrl.training.checkpoint import CheckpointStore, warn
 from jitrl.training.metrics import chunk_record, first_nonfinite
 from jitrl.training.program import build_program, seed_hparams
@@ -188,11 +188,13 @@ class Trainer:
             self._finish(p, log)
         finally:
             self._close(p, log, store)
-        return TrainResult(self.run_dir, jax.device_get(p.rs) if p.stop != "nan" else None, p.records, p.stop,
+        return TrainResult(self.run_dir, distributed.to_host(p.rs) if p.stop != "nan" else None, p.records, p.stop,
                            self.compile_s, p.last_ckpt)
 
     def _open_run_dir(self, resume: bool) -> None:
-        """Step 1: the run directory (never over another run) and its ``config.yaml``."""
+        """Step 1: the run directory (never over another run) and its ``config.yaml`` (process 0's)."""
+        if not distributed.is_primary():
+            return
         if os.path.isdir(self.run_dir) and not resume and os.listdir(self.run_dir):
             raise ConfigError([
                 f"run_name: {self.cfg.run.run_name!r} -- {self.run_dir} already holds a run; "
@@ -216,7 +218,8 @@ class Trainer:
             rs = devices.shard_state(jax.tree_util.tree_map(jnp.asarray, host_state), self.mesh)
             elapsed0 = float(meta.get("elapsed_s", 0.0))
             last_ckpt = step
-            truncate_metrics(self.run_dir, step)
+            if distributed.is_primary():
+                truncate_metrics(self.run_dir, step)
         start = int(jax.device_get(rs.update).reshape(-1)[0])
         stop_at = self.num_updates if max_updates is None else min(self.num_updates, start + max_updates)
         return _Progress(rs=rs, start=start, update=start, stop_at=stop_at, elapsed0=elapsed0, last_ckpt=last_ckpt)
@@ -225,7 +228,8 @@ class Trainer:
         total_steps = self.num_updates * self.cfg.ppo.batch_size
         log = RunLogger(self.run_dir, self.num_updates, total_steps, start_update=p.start, quiet=self.quiet,
                         hparams=json.loads(json.dumps(dict(self.cfg.sources), default=str)), metrics=self.metrics,
-                        wandb=open_wandb(self.cfg, self.run_dir, resume))
+                        wandb=open_wandb(self.cfg, self.run_dir, resume) if distributed.is_primary() else None,
+                        primary=distributed.is_primary())
         if resume:
             log.message(f"Resumed {self.run_dir} at update {p.start}/{self.num_updates}")
         return log
@@ -261,7 +265,7 @@ class Trainer:
             log.message(f"Compiled the training chunk ({n} updates) in {self.compile_s:.1f} s")
         t0 = time.perf_counter()
         p.rs, metrics = fn(p.rs)
-        metrics = jax.device_get(metrics)
+        metrics = distributed.to_host(metrics)
         dt = time.perf_counter() - t0
         bad = first_nonfinite(metrics)
         if bad is not None:
@@ -312,7 +316,9 @@ class Trainer:
 
     def _write_replay(self, rs: RunnerState, log: RunLogger, step: int) -> None:
         """The final policy (seed 0, greedy) playing one episode, as replay.gif and in TensorBoard."""
-        params = jax.tree_util.tree_map(lambda x: x[0], jax.device_get(rs.params))
+        params = jax.tree_util.tree_map(lambda x: x[0], distributed.to_host(rs.params))
+        if not distributed.is_primary():
+            return
         frames = final_policy_replay(self.env, self.env_params, self.network, params,
                                      self.cfg.run.replay_steps, seed=self.cfg.run.seed)
         if not frames:
