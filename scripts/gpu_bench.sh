@@ -6,7 +6,7 @@
 #   scripts/gpu_bench.sh                 # install + run; the table also goes to gpu_bench.json
 #   JAX_CUDA_EXTRA=cuda13 scripts/gpu_bench.sh   # CUDA 13 wheels instead of CUDA 12
 #   scripts/gpu_bench.sh --no-install    # wheels already there
-#   scripts/gpu_bench.sh --suite gpu-tiny --no-install   # the same path on a CPU, toy sizes
+#   GPU_BENCH_TIMEOUT=3600 scripts/gpu_bench.sh --suite gpu-tiny --no-install   # the same path on a CPU, toy sizes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 install=1
@@ -22,4 +22,4 @@ python -c "import jax; print('jax', jax.__version__, 'backend', jax.default_back
 export PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}"
 suite=(--suite gpu)
 for a in "${args[@]+"${args[@]}"}"; do [ "$a" = "--suite" ] && suite=(); done
-timeout 480 python scripts/bench.py "${suite[@]+"${suite[@]}"}" --timeout 150 --json gpu_bench.json "${args[@]+"${args[@]}"}"
+timeout "${GPU_BENCH_TIMEOUT:-480}" python scripts/bench.py "${suite[@]+"${suite[@]}"}" --timeout 150 --json "${GPU_BENCH_JSON:-gpu_bench.json}" "${args[@]+"${args[@]}"}"
