@@ -137,7 +137,7 @@ def test_every_script_goes_through_one_error_path():
     assert len(scripts) >= 7
     for path in scripts:
         src = open(path).read()
-        mod = [line.split()[1] for line in src.splitlines() if line.startswith("from jitrl.cli.")]
+        mod = [line.split()[1] for line in src.splitlines() if line.strip().startswith("from jitrl.cli.")]
         assert mod, f"{path} does not call a jitrl.cli main"
         main = importlib.import_module(mod[0]).main
         assert getattr(main, "_jitrl_guarded", False), f"{mod[0]}.main is not wrapped by cli.common.guarded"

@@ -8,6 +8,7 @@ import numpy as np
 from jitrl.config import resolve
 from jitrl.cli.watch import main as watch_main
 from jitrl.training import Trainer
+from jitrl.training.checkpoint import latest_run
 
 
 def test_watch_a_trained_checkpoint(tmp_path, capsys):
@@ -46,3 +47,26 @@ def test_watch_needs_a_checkpoint_or_random_env(capsys):
         raise AssertionError("expected a usage error")
     assert watch_main(["--checkpoint", "/nonexistent/run"]) == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+def test_watch_latest_picks_the_run_with_the_newest_checkpoint(tmp_path, capsys):
+    cfg = resolve(None, {"env.name": "CartPole-v1", "num_envs": "4", "num_steps": "16", "total_timesteps": "64",
+                         "checkpoint_dir": str(tmp_path), "run_name": "trained", "auto_scale": "false"})
+    Trainer(cfg, quiet=True).run()
+    # an older run (its checkpoint an hour older) and a newer directory without any checkpoint
+    older = tmp_path / "older"
+    (older / "checkpoints" / "7").mkdir(parents=True)
+    (older / "config.yaml").write_text("env:\n  name: CartPole-v1\n")
+    hour_ago = os.path.getmtime(tmp_path / "trained" / "checkpoints" / "1") - 3600
+    os.utime(older / "checkpoints" / "7", (hour_ago, hour_ago))
+    (tmp_path / "empty" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "empty" / "config.yaml").write_text("env:\n  name: CartPole-v1\n")
+    assert latest_run(str(tmp_path)) == str(tmp_path / "trained")
+    rc = watch_main(["--latest", "--checkpoint-dir", str(tmp_path), "--episodes", "1", "--max-steps", "5",
+                     "--no-show"])
+    assert rc == 0 and f"{tmp_path / 'trained'}: CartPole-v1, checkpoint at update 1" in capsys.readouterr().out
+    # newer again: the older run's checkpoint touched now
+    os.utime(older / "checkpoints" / "7")
+    assert latest_run(str(tmp_path)) == str(older)
+    assert watch_main(["--latest", "--checkpoint-dir", str(tmp_path / "empty")]) == 2
+    assert "holds no run with a checkpoint" in capsys.readouterr().err

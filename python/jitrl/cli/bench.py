@@ -28,6 +28,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="env case: don't encode observations (pure simulation speed, e.g. KMC events/s)")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per case")
     p.add_argument("--json", help="also write the rows to this file")
+    p.add_argument("--suite", choices=sorted(B.SUITES),
+                   help="a preset set of cases instead of --env/--num-envs/--lattice (gpu: scripts/gpu_bench.sh)")
+    p.add_argument("--dry-run", action="store_true", help="print the planned cases and stop")
     a = p.parse_args(argv)
     flags = {}
     if a.update_epochs:
@@ -38,16 +41,23 @@ def main(argv: Optional[List[str]] = None) -> int:
         flags["auto_scale"] = "false"
     if a.network:
         flags["network.kind"] = a.network
+    if a.suite:
+        planned = B.suite_cases(a.suite, a.repeats, a.train_repeats)
+    else:
+        planned = [{"case": case, "env": a.env, "num_envs": n, "num_steps": a.num_steps, "lattice": lattice,
+                    "repeats": a.repeats, "train_repeats": a.train_repeats, "flags": flags, "with_obs": not a.no_obs}
+                   for lattice in (a.lattice or [None]) for n in [int(x) for x in a.num_envs.split(",")]
+                   for case in a.cases.split(",")]
+    if a.dry_run:
+        for c in planned:
+            print(f"{c['case']:6} {c['env']:12} lattice {c['lattice'] or '-':9} envs {c['num_envs']:>6} "
+                  f"steps {c['num_steps']}")
+        return 0
     rows = []
-    for lattice in (a.lattice or [None]):
-        for n in [int(x) for x in a.num_envs.split(",")]:
-            for case in a.cases.split(","):
-                args = {"case": case, "env": a.env, "num_envs": n, "num_steps": a.num_steps, "lattice": lattice,
-                        "repeats": a.repeats, "train_repeats": a.train_repeats, "flags": flags,
-                        "with_obs": not a.no_obs}
-                row = B.subprocess_case(args, a.timeout)
-                rows.append(row)
-                print(B.format_table([row]).splitlines()[2], flush=True)
+    for args in planned:
+        row = B.subprocess_case(args, a.timeout)
+        rows.append(row)
+        print(B.format_table([row]).splitlines()[2], flush=True)
     print()
     print(B.format_table(rows))
     if a.json:

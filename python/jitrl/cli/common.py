@@ -36,8 +36,10 @@ def add_spec_flags(p: argparse.ArgumentParser, skip: Iterable[str] = (), default
     for f in schema.FIELDS:
         if f.flag and f.key not in skip:
             default = f" (default {schema.format_value(f.default)})" if defaults else ""
+            # a bool flag alone means true (--wandb); it also takes a value (--wandb false)
+            alone = {"nargs": "?", "const": "true"} if f.kind == "bool" else {}
             g.add_argument(f.flag, dest="set:" + f.key, metavar=f.kind.upper().replace("OPTIONAL_", ""),
-                           help=f"{f.key}: {f.allowed}{default}")
+                           help=f"{f.key}: {f.allowed}{default}", **alone)
 
 
 def spec_flags(ns: argparse.Namespace) -> Dict[str, str]:

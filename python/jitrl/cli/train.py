@@ -11,10 +11,11 @@ import os
 import sys
 from typing import Dict, List, Optional
 
+from jitrl.common import launch
 from jitrl.cli.common import CleanParser, add_spec_flags, guarded, print_problems, spec_flags
 from jitrl.config import ConfigError, describe, resolve
 from jitrl.config import schema
-from jitrl.training import CONFIG_FILE, Trainer
+from jitrl.training import CONFIG_FILE, Trainer, distributed
 from jitrl.training.resume import RESUMABLE, resumable_flags
 from jitrl.training.runlog import read_metrics
 from jitrl.workflow.curriculum import STATE_FILE, run_curriculum
@@ -39,6 +40,14 @@ def build_parser() -> CleanParser:
                    help="train the stages of a curriculum file in order, each from the previous stage's final "
                         "parameters (flags apply to every stage; --resume CURRICULUM_DIR continues one)")
     p.add_argument("--stage", default="all", help="with --curriculum: all, or one stage number")
+    g = p.add_argument_group("multi-process training (jax.distributed): start one process per host (or per GPU) "
+                             "with the same flags, each with its --process-id; or set JAX_COORDINATOR_ADDRESS, "
+                             "JAX_NUM_PROCESSES, JAX_PROCESS_ID")
+    g.add_argument("--coordinator-address", metavar="HOST:PORT", help="process 0's address and a free port")
+    g.add_argument("--num-processes", type=int, metavar="N")
+    g.add_argument("--process-id", type=int, metavar="I", help="0 .. N-1; process 0 writes the run directory")
+    g.add_argument("--heartbeat-timeout", type=int, metavar="S",
+                   help="seconds of silence after which a process counts as dead (default 60)")
     add_spec_flags(p, defaults=True)
     return p
 
@@ -70,6 +79,16 @@ def resolve_from_args(ns: argparse.Namespace):
     return resolve(ns.config, flags)
 
 
+def check_launch_flags(ns: argparse.Namespace) -> None:
+    """The launch flags take effect before jitrl is imported (scripts/train_purejaxrl.py sets
+    their variables, :mod:`jitrl.common.launch` reads them); here they must agree with that."""
+    given = [flag for flag in launch.FLAGS if getattr(ns, flag[2:].replace("-", "_")) is not None]
+    if given and not distributed.is_multiprocess() and (ns.num_processes or 1) > 1:
+        raise ConfigError([f"{given[0]}: given, but jax.distributed was not started -- the launch flags are read "
+                           f"before jitrl is imported: run scripts/train_purejaxrl.py, or set "
+                           f"{', '.join(launch.FLAGS.values())} yourself"])
+
+
 def _is_curriculum_dir(path: Optional[str]) -> bool:
     return bool(path) and os.path.isfile(os.path.join(path, STATE_FILE))
 
@@ -79,20 +98,28 @@ def main(argv: Optional[List[str]] = None) -> int:
     ns = build_parser().parse_args(argv)
     if ns.curriculum or _is_curriculum_dir(ns.resume):
         return curriculum_main(ns, flag_values(ns))
+    run_dir, training = ns.resume, False
     try:
+        check_launch_flags(ns)
         cfg = resolve_from_args(ns)
         if not ns.quiet:
             print(describe(cfg), flush=True)
         prior = read_metrics(os.path.join(cfg.run.checkpoint_dir, cfg.run.run_name)) if ns.resume else []
         trainer = Trainer(cfg, quiet=ns.quiet, callbacks=ess_callbacks(cfg, prior))
+        run_dir = trainer.run_dir
         if not ns.quiet:
             print(f"Run directory: {trainer.run_dir}  (TensorBoard: tensorboard --logdir {trainer.run_dir})",
                   flush=True)
+        training = True
         result = trainer.run(resume=bool(ns.resume))
     except ConfigError as exc:
         return print_problems(exc)
-    except ValueError as exc:  # e.g. devices not dividing num_envs
-        return print_problems(ConfigError([str(exc)]))
+    except Exception as exc:  # noqa: BLE001
+        if training and distributed.is_multiprocess():  # a lost process: one line, no wait in jax's shutdown barrier
+            distributed.exit_lost_process(exc, run_dir)
+        if isinstance(exc, ValueError):  # e.g. devices not dividing num_envs
+            return print_problems(ConfigError([str(exc)]))
+        raise
     return EXIT_CODES.get(result.stop_reason, 0)
 
 

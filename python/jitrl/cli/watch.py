@@ -10,6 +10,7 @@ from jitrl.cli.common import USAGE, CleanParser, guarded, print_problems
 from jitrl.config import ConfigError, load_saved
 from jitrl.envs import UnknownEnvError, make
 from jitrl.training import CONFIG_FILE
+from jitrl.training.checkpoint import latest_run
 from jitrl.training.replay import can_render, load_policy, play, write_gif
 
 #: the seeds ``jax.random.PRNGKey`` tells apart (without x64)
@@ -42,6 +43,9 @@ def check_flags(a) -> List[str]:
 def main(argv: Optional[List[str]] = None) -> int:
     p = CleanParser(prog="watch_jax_agent.py", description="Watch a trained (or random) agent play.")
     p.add_argument("--checkpoint", metavar="RUN_DIR", help="a run directory written by train_purejaxrl.py")
+    p.add_argument("--latest", action="store_true",
+                   help="watch the run under --checkpoint-dir whose newest checkpoint was written last")
+    p.add_argument("--checkpoint-dir", default="checkpoints", help="where --latest looks for runs")
     p.add_argument("--env", help="env to play with --random (default: the run's env)")
     p.add_argument("--episodes", type=int, default=3)
     p.add_argument("--max-steps", type=int, default=500)
@@ -54,10 +58,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--gif", metavar="OUT.gif", help="also write the replay as an animated GIF")
     p.add_argument("--no-show", action="store_true", help="don't animate in the terminal (summaries only)")
     a = p.parse_args(argv)
+    if a.latest and a.checkpoint:
+        p.error("give --checkpoint RUN_DIR or --latest, not both")
     try:
         problems = check_flags(a)
         if problems:
             raise ConfigError(problems)
+        if a.latest:
+            a.checkpoint = latest_run(a.checkpoint_dir)
         if a.checkpoint:
             saved = os.path.join(a.checkpoint, CONFIG_FILE)
             env_name = load_saved(saved).env.name if os.path.isfile(saved) else None

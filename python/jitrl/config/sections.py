@@ -57,6 +57,9 @@ class RunConfig:
     log_interval: int = setting(10, minimum=1, doc="(updates)", flag="--log-interval")
     checkpoint_interval: int = setting(50, minimum=1, doc="(updates; rounded up to a multiple of log_interval)",
                                        flag="--checkpoint-interval")
+    checkpoint_minutes: float = setting(0.0, minimum=0, flag="--checkpoint-minutes",
+                                        doc="(wall minutes; 0 = off): also checkpoint when this long has passed "
+                                            "since the last save")
     keep_checkpoints: int = setting(3, minimum=1)
     checkpoint_dir: str = setting("checkpoints", doc="a directory path", flag="--checkpoint-dir")
     run_name: Optional[str] = setting(None, check=_run_name, doc="a directory name (default: <env>_<date>)",
@@ -66,6 +69,11 @@ class RunConfig:
                                        "ess_patience logs")
     ess_patience: int = setting(10, minimum=1, doc="(consecutive logs)", flag="--ess-patience")
     smoke_timesteps: int = setting(0, minimum=0, doc="(env steps per seed of a --mode smoke run; 0 = 5 updates)")
+    wandb: bool = setting(False, flag="--wandb",
+                          doc="(also log to Weights & Biases; needs the wandb extra; WANDB_MODE=offline works "
+                              "without network)")
+    wandb_project: Optional[str] = setting(None, flag="--wandb-project", doc="a wandb project (default: jitrl)")
+    wandb_entity: Optional[str] = setting(None, flag="--wandb-entity", doc="a wandb entity (default: yours)")
     replay_steps: int = setting(200, minimum=0, flag="--replay-steps",
                                 doc="(steps of the final-policy replay GIF written to the run and TensorBoard "
                                     "when the env renders; 0 = none)")

@@ -12,6 +12,12 @@ and when that fails it names the step and the reason and falls back to the
 next older one. :meth:`CheckpointStore.set_aside` renames a damaged step to
 ``<step>.damaged`` (kept for inspection, ignored by orbax) so that a resumed
 run can write that step again.
+
+In a multi-process run (:mod:`jitrl.training.distributed`) only process 0
+opens the orbax manager (its only active process): every process gathers the
+state (a collective), process 0 writes it, so a checkpoint is written once and
+is the same as a single-process run's; on resume process 0 reads and
+broadcasts the step and the state.
 """
 from __future__ import annotations
 
@@ -24,9 +30,11 @@ import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
 from jitrl.config import ConfigError
+from jitrl.training import distributed
 
 CHECKPOINT_SUBDIR = "checkpoints"
 DAMAGED_SUFFIX = ".damaged"
@@ -104,18 +112,50 @@ def warn(message: str) -> None:
     sys.stderr.flush()
 
 
+def latest_run(checkpoint_dir: str) -> str:
+    """The run directory under ``checkpoint_dir`` whose newest checkpoint was written
+    last (a run is a directory with a ``config.yaml`` and at least one checkpoint step).
+    Raises ConfigError naming the directory when it holds none."""
+    newest, when = None, None
+    root = os.path.abspath(checkpoint_dir)
+    names = sorted(os.listdir(root)) if os.path.isdir(root) else []
+    for name in names:
+        run_dir = os.path.join(root, name)
+        ckpts = os.path.join(run_dir, CHECKPOINT_SUBDIR)
+        if not (os.path.isfile(os.path.join(run_dir, "config.yaml")) and os.path.isdir(ckpts)):
+            continue
+        times = [os.path.getmtime(os.path.join(ckpts, d)) for d in os.listdir(ckpts) if d.isdigit()]
+        if times and (when is None or max(times) > when):
+            newest, when = run_dir, max(times)
+    if newest is None:
+        why = "holds no run with a checkpoint" if os.path.isdir(root) else "is not a directory"
+        raise ConfigError([f"--checkpoint-dir: {checkpoint_dir!r} -- {why}; train one with train_purejaxrl.py "
+                           f"or give --checkpoint RUN_DIR"])
+    return newest
+
+
 class CheckpointStore:
     def __init__(self, run_dir: str, keep: int = 3):
         self.directory = os.path.abspath(os.path.join(run_dir, CHECKPOINT_SUBDIR))
-        self._mngr = ocp.CheckpointManager(
-            self.directory,
-            options=ocp.CheckpointManagerOptions(
-                max_to_keep=keep, enable_async_checkpointing=False, create=True
-            ),
-        )
+        self.primary = distributed.is_primary()
+        self._mngr = None
+        if self.primary:
+            only_this = {}
+            if distributed.is_multiprocess():  # orbax's own barriers over process 0 alone
+                os.makedirs(self.directory, exist_ok=True)  # (orbax cannot create it then)
+                only_this = {"create": False, "multiprocessing_options": ocp.options.MultiprocessingOptions(
+                    primary_host=0, active_processes={0})}
+            self._mngr = ocp.CheckpointManager(
+                self.directory,
+                options=ocp.CheckpointManagerOptions(
+                    **{"max_to_keep": keep, "enable_async_checkpointing": False, "create": True, **only_this}
+                ),
+            )
 
     def latest_step(self) -> Optional[int]:
-        return self._mngr.latest_step()
+        mine = self._mngr.latest_step() if self.primary else None
+        step = int(distributed.broadcast(np.int64(-1 if mine is None else mine)))
+        return None if step < 0 else step
 
     def path(self, step: int) -> str:
         return os.path.join(self.directory, str(int(step)))
@@ -124,7 +164,9 @@ class CheckpointStore:
         """Write ``step``; when that fails (disk full, folder gone read-only, ...) the
         partial write is removed, older checkpoints are untouched, and
         :class:`CheckpointWriteError` says so in one line."""
-        state = jax.device_get(state)
+        state = distributed.to_host(state)
+        if not self.primary:
+            return self.path(step)
         try:
             with _quiet_failing_write():
                 self._save(step, state, meta)
@@ -176,7 +218,27 @@ class CheckpointStore:
         the structure (and shapes/dtypes) of ``template`` (arrays or ``ShapeDtypeStruct`` s).
         Each newer step that fails to read is reported through ``warn`` (its path and
         why) and listed in ``damaged``. Raises ConfigError when there is no checkpoint or
-        none reads (every failure named)."""
+        none reads (every failure named). In a multi-process run process 0 reads, and
+        every process returns its result (``damaged`` only on process 0)."""
+        if not distributed.is_multiprocess():
+            return self._restore_newest(template, warn)
+        found, problems = None, None
+        if self.primary:
+            try:
+                found = self._restore_newest(template, warn)
+            except ConfigError as exc:
+                problems = exc.problems
+        step, elapsed = distributed.broadcast((np.int64(-1 if found is None else found[0]),
+                                               np.float64(found[2].get("elapsed_s", 0.0) if found else 0.0)))
+        if int(step) < 0:
+            raise ConfigError(problems or [f"{self.directory}: process 0 could not restore a checkpoint"])
+        host = jax.tree_util.tree_map(lambda x: np.zeros(x.shape, x.dtype), template)
+        state = distributed.broadcast(found[1] if found else host)
+        meta = found[2] if found else {"update": int(step), "elapsed_s": float(elapsed)}
+        return int(step), state, meta, (found[3] if found else [])
+
+    def _restore_newest(self, template: Any, warn: Callable[[str], None]
+                        ) -> Tuple[int, Any, Dict[str, Any], List[int]]:
         for name in sorted(os.listdir(self.directory)) if os.path.isdir(self.directory) else []:
             if TMP_MARK in name:  # a save cut short by a crash (kill -9, power loss): never a checkpoint
                 shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
@@ -215,9 +277,11 @@ class CheckpointStore:
         while os.path.exists(dst):
             n += 1
             dst = f"{src}{DAMAGED_SUFFIX}{n}"
-        os.rename(src, dst)
-        self._mngr.reload()
+        if self.primary:
+            os.rename(src, dst)
+            self._mngr.reload()
         return dst
 
     def close(self) -> None:
-        self._mngr.close()
+        if self._mngr is not None:
+            self._mngr.close()

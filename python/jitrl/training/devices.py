@@ -8,11 +8,12 @@ TPU slice.
 
 Multi-host: when ``JAX_COORDINATOR_ADDRESS`` (with ``JAX_NUM_PROCESSES`` and
 ``JAX_PROCESS_ID``) is set, :func:`maybe_init_distributed` calls
-``jax.distributed.initialize()`` first so the mesh spans every host.
+``jax.distributed.initialize()`` first (:mod:`jitrl.training.distributed`) so
+the mesh spans every process's devices; each process then places its own
+shards of the (identical) host state.
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Optional
 
 import jax
@@ -20,13 +21,18 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jitrl.ppo.state import ENV_BATCHED_FIELDS
+from jitrl.training import distributed
 
 
 def maybe_init_distributed() -> bool:
-    if os.environ.get("JAX_COORDINATOR_ADDRESS") and jax.process_count() == 1:
-        jax.distributed.initialize()
-        return True
-    return False
+    return distributed.maybe_initialize()
+
+
+def _place(x: Any, sharding: NamedSharding) -> jax.Array:
+    if not distributed.is_multiprocess():
+        return jax.device_put(x, sharding)
+    host = np.asarray(x)  # every process holds the same whole value; each places its shards
+    return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
 
 
 def make_mesh(num_envs: int) -> Optional[Mesh]:
@@ -52,5 +58,5 @@ def shard_state(state: Any, mesh: Optional[Mesh]) -> Any:
     for name in state.__dataclass_fields__:
         value = getattr(state, name)
         sharding = split if name in ENV_BATCHED_FIELDS else replicated
-        placed[name] = jax.tree_util.tree_map(lambda x: jax.device_put(x, sharding), value)
+        placed[name] = jax.tree_util.tree_map(lambda x: _place(x, sharding), value)
     return state.replace(**placed)

@@ -16,6 +16,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 from jitrl.common.files import atomic_write
 from jitrl.config import ConfigError
+from jitrl.training.wandb_log import WandbRun
 
 METRICS_FILE = "metrics.jsonl"
 TB_DIR = "tb"
@@ -89,33 +90,41 @@ class RunLogger:
 
     ``metrics`` are the declared :class:`~jitrl.envs.contract.Metric` s of the
     env and the acting distribution: their TensorBoard tags and console columns.
-    Every other scalar is logged as ``train/<name>``."""
+    Every other scalar is logged as ``train/<name>``. ``wandb`` (a
+    :class:`~jitrl.training.wandb_log.WandbRun`, optional) gets the same scalars
+    under the same names and steps, and the same GIFs. ``primary=False`` (processes
+    other than 0 of a multi-process run) writes nothing and prints nothing."""
 
     def __init__(self, run_dir: str, num_updates: int, total_steps: int, start_update: int = 0,
-                 quiet: bool = False, hparams: Optional[Dict[str, Any]] = None, metrics: Sequence[Any] = ()):
+                 quiet: bool = False, hparams: Optional[Dict[str, Any]] = None, metrics: Sequence[Any] = (),
+                 wandb: Optional[WandbRun] = None, primary: bool = True):
         self.run_dir = run_dir
+        self._wandb = wandb
+        self.primary = primary
         self.tags = {m.logged_name: m.tb_tag for m in metrics}
         self.console = tuple((m.logged_name, m.console) for m in metrics if m.console)
         self.num_updates = num_updates
         self.total_steps = total_steps
-        self.quiet = quiet
-        self._jsonl = open(os.path.join(run_dir, METRICS_FILE), "a")
-        self._tb = None
-        try:
-            from tensorboardX import SummaryWriter
-
-            self._tb = SummaryWriter(os.path.join(run_dir, TB_DIR))
-            if hparams and start_update == 0:
-                self._tb.add_text("config/hparams", json.dumps(hparams, indent=1, default=str), 0)
-        except ImportError:  # pragma: no cover - tensorboardX is a core dependency
-            self._tb = None
+        self.quiet = quiet or not primary
+        self._jsonl = open(os.path.join(run_dir, METRICS_FILE), "a") if primary else None
+        self._tb = self._open_tensorboard(hparams if start_update == 0 else None) if primary else None
         self._bar = None
-        if not quiet:
+        if not self.quiet:
             from tqdm import tqdm
 
             self._bar = tqdm(total=num_updates, initial=start_update, unit="upd", dynamic_ncols=True,
                              file=sys.stderr, leave=False,
                              disable=not sys.stderr.isatty())
+
+    def _open_tensorboard(self, hparams: Optional[Dict[str, Any]]):
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError:  # pragma: no cover - tensorboardX is a core dependency
+            return None
+        tb = SummaryWriter(os.path.join(self.run_dir, TB_DIR))
+        if hparams:
+            tb.add_text("config/hparams", json.dumps(hparams, indent=1, default=str), 0)
+        return tb
 
     def message(self, text: str) -> None:
         if self.quiet:
@@ -126,14 +135,19 @@ class RunLogger:
             print(text, flush=True)
 
     def log(self, rec: Dict[str, Any]) -> None:
+        if not self.primary:
+            return
         self._jsonl.write(json.dumps({k: _json_safe(v) for k, v in rec.items()}) + "\n")
         self._jsonl.flush()
+        step = int(rec["env_steps"])
+        scalars = {self.tags.get(k, f"train/{k}"): v for k, v in rec.items()
+                   if isinstance(v, (int, float)) and k not in ("update", "env_steps") and math.isfinite(v)}
         if self._tb is not None:
-            step = int(rec["env_steps"])
-            for k, v in rec.items():
-                if isinstance(v, (int, float)) and k not in ("update", "env_steps") and math.isfinite(v):
-                    self._tb.add_scalar(self.tags.get(k, f"train/{k}"), v, step)
+            for tag, v in scalars.items():
+                self._tb.add_scalar(tag, v, step)
             self._tb.flush()
+        if self._wandb is not None:
+            self._wandb.log(scalars, step)
         if self._bar is not None:
             self._bar.n = rec["update"]
             self._bar.refresh()
@@ -153,7 +167,9 @@ class RunLogger:
             self.message(f"(could not write TensorBoard hparams: {exc})")
 
     def add_gif(self, tag: str, gif_bytes: bytes, height: int, width: int, step: int) -> None:
-        """An animated GIF as a TensorBoard image (the image dashboard plays it)."""
+        """An animated GIF as a TensorBoard image (the image dashboard plays it), and in wandb."""
+        if self._wandb is not None:
+            self._wandb.add_gif(tag, gif_bytes, step)
         if self._tb is None:
             return
         from tensorboardX.proto.summary_pb2 import Summary
@@ -165,6 +181,9 @@ class RunLogger:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-        self._jsonl.close()
+        if self._jsonl is not None:
+            self._jsonl.close()
         if self._tb is not None:
             self._tb.close()
+        if self._wandb is not None:
+            self._wandb.close()

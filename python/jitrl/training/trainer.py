@@ -26,13 +26,15 @@ import jax.numpy as jnp
 from jitrl.common.files import atomic_write, unwritable
 from jitrl.config import ConfigError, ResolvedConfig, flat_values, to_yaml
 from jitrl.ppo.state import HParams, RunnerState
-from jitrl.training import devices, interrupts, memory
+from jitrl.training import devices, distributed, interrupts, memory
 from jitrl.training import resume as resume_check
 from jitrl.training.checkpoint import CHECKPOINT_SUBDIR, CheckpointStore, warn
 from jitrl.training.metrics import chunk_record, first_nonfinite
 from jitrl.training.program import build_program, seed_hparams
 from jitrl.training.replay import final_policy_replay, gif_bytes
 from jitrl.training.runlog import RunLogger, truncate_metrics
+from jitrl.training.schedule import CheckpointSchedule
+from jitrl.training.wandb_log import open_wandb, require as require_wandb
 
 CONFIG_FILE = "config.yaml"
 REPLAY_FILE = "replay.gif"
@@ -94,6 +96,7 @@ class Trainer:
         quiet: bool = False,
     ):
         devices.maybe_init_distributed()
+        require_wandb(cfg)
         self.cfg = cfg
         self.num_updates = cfg.num_updates()
         self.env, self.env_params, self.network, self.program = build_program(cfg, self.num_updates)
@@ -109,6 +112,9 @@ class Trainer:
         self.mesh = devices.make_mesh(cfg.ppo.num_envs)
         self._compiled: Dict[int, Any] = {}
         self.compile_s = 0.0
+        run = cfg.run
+        self.schedule = CheckpointSchedule(run.checkpoint_interval, run.log_interval, self.num_updates,
+                                           run.checkpoint_minutes)
 
     # -- building blocks ---------------------------------------------------------------
     def init_state(self) -> RunnerState:
@@ -138,9 +144,7 @@ class Trainer:
         return min(li - update % li, self.num_updates - update)
 
     def _checkpoint_due(self, update: int) -> bool:
-        li = self.cfg.run.log_interval
-        every = -(-self.cfg.run.checkpoint_interval // li) * li
-        return update % every == 0 or update >= self.num_updates
+        return self.schedule.due(update)
 
     # -- the run, in five steps -------------------------------------------------------
     def run(self, resume: bool = False, max_updates: Optional[int] = None) -> TrainResult:
@@ -168,11 +172,13 @@ class Trainer:
             self._finish(p, log)
         finally:
             self._close(p, log, store)
-        return TrainResult(self.run_dir, jax.device_get(p.rs) if p.stop != "nan" else None, p.records, p.stop,
+        return TrainResult(self.run_dir, distributed.to_host(p.rs) if p.stop != "nan" else None, p.records, p.stop,
                            self.compile_s, p.last_ckpt)
 
     def _open_run_dir(self, resume: bool) -> None:
-        """Step 1: the run directory (never over another run) and its ``config.yaml``."""
+        """Step 1: the run directory (never over another run) and its ``config.yaml`` (process 0's)."""
+        if not distributed.is_primary():
+            return
         if os.path.isdir(self.run_dir) and not resume and os.listdir(self.run_dir):
             raise ConfigError([
                 f"run_name: {self.cfg.run.run_name!r} -- {self.run_dir} already holds a run; "
@@ -202,7 +208,8 @@ class Trainer:
             rs = devices.shard_state(jax.tree_util.tree_map(jnp.asarray, host_state), self.mesh)
             elapsed0 = float(meta.get("elapsed_s", 0.0))
             last_ckpt = step
-            truncate_metrics(self.run_dir, step)
+            if distributed.is_primary():
+                truncate_metrics(self.run_dir, step)
         start = int(jax.device_get(rs.update).reshape(-1)[0])
         stop_at = self.num_updates if max_updates is None else min(self.num_updates, start + max_updates)
         return _Progress(rs=rs, start=start, update=start, stop_at=stop_at, elapsed0=elapsed0, last_ckpt=last_ckpt)
@@ -210,7 +217,9 @@ class Trainer:
     def _open_log(self, p: _Progress, resume: bool) -> RunLogger:
         total_steps = self.num_updates * self.cfg.ppo.batch_size
         log = RunLogger(self.run_dir, self.num_updates, total_steps, start_update=p.start, quiet=self.quiet,
-                        hparams=json.loads(json.dumps(dict(self.cfg.sources), default=str)), metrics=self.metrics)
+                        hparams=json.loads(json.dumps(dict(self.cfg.sources), default=str)), metrics=self.metrics,
+                        wandb=open_wandb(self.cfg, self.run_dir, resume) if distributed.is_primary() else None,
+                        primary=distributed.is_primary())
         if resume:
             log.message(f"Resumed {self.run_dir} at update {p.start}/{self.num_updates}")
         return log
@@ -218,6 +227,7 @@ class Trainer:
     def _train(self, p: _Progress, store: CheckpointStore, log: RunLogger) -> None:
         """Step 3: chunk after chunk until done, paused, NaN, Ctrl-C or an early stop."""
         p.t_run = time.perf_counter()
+        self.schedule.start()
         with interrupts.Latch() as latch:
             while p.update < p.stop_at:
                 rec = self._run_chunk(p, log)
@@ -246,7 +256,7 @@ class Trainer:
         t0 = time.perf_counter()
         p.rs, metrics = fn(p.rs)
         interrupts.wait_ready(metrics)
-        metrics = jax.device_get(metrics)
+        metrics = distributed.to_host(metrics)
         dt = time.perf_counter() - t0
         bad = first_nonfinite(metrics)
         if bad is not None:
@@ -281,6 +291,7 @@ class Trainer:
                 "elapsed_s": p.records[-1]["elapsed_s"], resume_check.CONFIG_META: resume_check.config_record(self.cfg)}
         with interrupts.saving():
             path = store.save(p.update, p.rs, meta)
+        self.schedule.saved()
         p.last_ckpt = p.update
         if last:
             log.message(f"Saved checkpoint {path}")
@@ -297,7 +308,9 @@ class Trainer:
 
     def _write_replay(self, rs: RunnerState, log: RunLogger, step: int) -> None:
         """The final policy (seed 0, greedy) playing one episode, as replay.gif and in TensorBoard."""
-        params = jax.tree_util.tree_map(lambda x: x[0], jax.device_get(rs.params))
+        params = jax.tree_util.tree_map(lambda x: x[0], distributed.to_host(rs.params))
+        if not distributed.is_primary():
+            return
         frames = final_policy_replay(self.env, self.env_params, self.network, params,
                                      self.cfg.run.replay_steps, seed=self.cfg.run.seed)
         if not frames:

@@ -161,6 +161,33 @@ def run_case(args: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
+#: preset suites: (env, num_envs list, lattice or None, num_steps, cases). ``gpu`` is the one prepared
+#: GPU command (scripts/gpu_bench.sh): env-only and training for each size; the 50x50x20 lattice trains
+#: at 64 envs x 16 steps (the per-site network's activations of a minibatch grow with sites x samples:
+#: 50,000 sites x 2048 envs would need hundreds of GB). ``gpu-tiny`` runs the same cases at toy sizes,
+#: to check the path end to end on a CPU.
+BOTH = ("env", "train")
+SUITES = {
+    "gpu": (("CartPole-v1", (2048, 16384), None, 128, BOTH),
+            ("hackmatrix", (2048, 8192), None, 128, BOTH),
+            ("kmc-tio2", (2048,), "8,8,5", 128, BOTH),
+            ("kmc-tio2", (2048,), "50,50,20", 64, ("env",)),
+            ("kmc-tio2", (64,), "50,50,20", 16, ("train",))),
+    "gpu-tiny": (("CartPole-v1", (8, 16), None, 8, BOTH),
+                 ("hackmatrix", (8, 16), None, 8, BOTH),
+                 ("kmc-tio2", (8,), "4,4,3", 8, BOTH),
+                 ("kmc-tio2", (8,), "6,6,4", 8, ("env",)),
+                 ("kmc-tio2", (4,), "6,6,4", 8, ("train",))),
+}
+
+
+def suite_cases(name: str, repeats: int = 3, train_repeats: int = 2) -> List[Dict[str, Any]]:
+    """The case arguments of a preset suite (each for :func:`subprocess_case`), in order."""
+    return [{"case": case, "env": env, "num_envs": n, "num_steps": steps, "lattice": lattice, "repeats": repeats,
+             "train_repeats": train_repeats, "flags": {}, "with_obs": True}
+            for env, sizes, lattice, steps, cases in SUITES[name] for n in sizes for case in cases]
+
+
 def subprocess_case(args: Dict[str, Any], timeout: int) -> Dict[str, Any]:
     cmd = [sys.executable, "-c", "import json,sys; from jitrl.workflow.bench import run_case; "
            "print('@@' + json.dumps(run_case(json.loads(sys.argv[1]))))", json.dumps(args)]
@@ -188,9 +215,9 @@ def format_table(rows: List[Dict[str, Any]]) -> str:
             f"{r['case']:6} {r['env']:12} {str(r.get('lattice') or '-'):9} {r['num_envs']:>6} {r['sps']:>13,.0f} "
             f"{r['compile_s']:>9.1f} {mem:>9.0f}  {note}"
         )
-    env_rows = {(r["num_envs"], r.get("lattice")): r for r in rows if r["case"] == "env" and "error" not in r}
+    env_rows = {(r["env"], r["num_envs"], r.get("lattice")): r for r in rows if r["case"] == "env" and "error" not in r}
     for r in rows:
-        e = env_rows.get((r["num_envs"], r.get("lattice")))
+        e = env_rows.get((r["env"], r["num_envs"], r.get("lattice")))
         if r["case"] == "train" and e and "error" not in r:
             share = r["sps"] / e["sps"]
             lines.append(f"  env share of a training step at {r['num_envs']} envs: {100 * share:.0f}% "
