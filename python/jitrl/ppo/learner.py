@@ -96,38 +96,51 @@ class PPOProgram:
         params = jax.tree_util.tree_map(lambda p, u: p - lr * u, params, updates)
         return params, opt_state, gnorm
 
+    # The phases of one update (``update`` composes them; ``jitrl.workflow.bench``
+    # compiles and times each alone).
+    def rollout(self, rs: RunnerState):
+        """(state, trajectory [T, N], last value [N], rollout metrics)."""
+        return rollout.collect(self.env, self.env_params, self.network, self.acting, self.cfg.num_steps, rs)
+
+    def flat_batch(self, traj: Transition, last_value: jax.Array, hp: HParams):
+        """GAE, then the trajectory, advantages and targets flattened to ``[batch, ...]``."""
+        adv, targets = gae(traj.reward, traj.value, traj.done, last_value, hp.gamma, hp.gae_lambda)
+        flat = jax.tree_util.tree_map(lambda x: x.reshape((self.cfg.batch_size,) + x.shape[2:]), (traj, adv, targets))
+        chex.assert_shape(flat[1], (self.cfg.batch_size,))
+        return flat, targets
+
+    def minibatch_step(self, carry, mb, hp: HParams, lr):
+        """One gradient step on one minibatch ``(transitions, advantages, targets)``."""
+        params, opt_state = carry
+        m_traj, m_adv, m_tgt = mb
+        (loss, stats), grads = jax.value_and_grad(self._loss, has_aux=True)(params, m_traj, m_adv, m_tgt, hp)
+        params, opt_state, gnorm = self._apply(params, opt_state, grads, hp, lr)
+        return (params, opt_state), dict(stats, total_loss=loss, grad_norm=gnorm)
+
+    def minibatch_rows(self, key: jax.Array) -> jax.Array:
+        """One epoch's shuffled rows, ``[num_minibatches, minibatch_size]``."""
+        cfg = self.cfg
+        return jax.random.permutation(key, cfg.batch_size).reshape((cfg.num_minibatches, cfg.minibatch_size))
+
+    def epoch(self, carry, key, flat, hp: HParams, lr):
+        """One epoch of minibatch steps over ``flat`` in a fresh random order."""
+        # Gather each minibatch's rows inside the scan: the shuffled batch is never
+        # materialised whole (it would double the rollout's memory).
+        def gathered_step(c, rows):
+            return self.minibatch_step(c, jax.tree_util.tree_map(lambda x: jnp.take(x, rows, axis=0), flat), hp, lr)
+
+        return jax.lax.scan(gathered_step, carry, self.minibatch_rows(key))
+
     def update(self, rs: RunnerState) -> Tuple[RunnerState, Dict[str, jax.Array]]:
         cfg, hp = self.cfg, rs.hparams
-        rs, traj, last_value, metrics = rollout.collect(self.env, self.env_params, self.network, self.acting,
-                                                        cfg.num_steps, rs)
-        adv, targets = gae(traj.reward, traj.value, traj.done, last_value, hp.gamma, hp.gae_lambda)
+        rs, traj, last_value, metrics = self.rollout(rs)
+        flat, targets = self.flat_batch(traj, last_value, hp)
         lr = learning_rate_at(hp, rs.update, self.num_updates, cfg.anneal_lr)
-
-        batch = (traj, adv, targets)
-        flat = jax.tree_util.tree_map(lambda x: x.reshape((cfg.batch_size,) + x.shape[2:]), batch)
-        chex.assert_shape(flat[1], (cfg.batch_size,))
-
-        def minibatch_step(carry, mb):
-            params, opt_state = carry
-            m_traj, m_adv, m_tgt = mb
-            (loss, stats), grads = jax.value_and_grad(self._loss, has_aux=True)(params, m_traj, m_adv, m_tgt, hp)
-            params, opt_state, gnorm = self._apply(params, opt_state, grads, hp, lr)
-            stats = dict(stats, total_loss=loss, grad_norm=gnorm)
-            return (params, opt_state), stats
-
-        def epoch(carry, key):
-            # Gather each minibatch's rows inside the scan: the shuffled batch is never
-            # materialised whole (it would double the rollout's memory).
-            idx = jax.random.permutation(key, cfg.batch_size).reshape((cfg.num_minibatches, cfg.minibatch_size))
-
-            def gathered_step(c, rows):
-                return minibatch_step(c, jax.tree_util.tree_map(lambda x: jnp.take(x, rows, axis=0), flat))
-
-            return jax.lax.scan(gathered_step, carry, idx)
 
         key, k_epochs = jax.random.split(rs.key)
         (params, opt_state), stats = jax.lax.scan(
-            epoch, (rs.params, rs.opt_state), jax.random.split(k_epochs, cfg.update_epochs)
+            lambda c, k: self.epoch(c, k, flat, hp, lr), (rs.params, rs.opt_state),
+            jax.random.split(k_epochs, cfg.update_epochs),
         )
         stats = jax.tree_util.tree_map(jnp.mean, stats)
 
