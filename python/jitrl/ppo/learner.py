@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jitrl.ppo import rollout
+from jitrl.ppo import rollout, shuffle
 from jitrl.ppo.acting import make_acting, policy
 from jitrl.ppo.config import PPOConfig
 from jitrl.ppo.losses import gae, ppo_loss
@@ -120,7 +120,7 @@ class PPOProgram:
     def minibatch_rows(self, key: jax.Array) -> jax.Array:
         """One epoch's shuffled rows, ``[num_minibatches, minibatch_size]``."""
         cfg = self.cfg
-        return jax.random.permutation(key, cfg.batch_size).reshape((cfg.num_minibatches, cfg.minibatch_size))
+        return shuffle.permutation(key, cfg.batch_size).reshape((cfg.num_minibatches, cfg.minibatch_size))
 
     def epoch(self, carry, key, flat, hp: HParams, lr):
         """One epoch of minibatch steps over ``flat`` in a fresh random order."""
