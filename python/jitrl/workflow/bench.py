@@ -220,7 +220,7 @@ def bench_phases(env_name: str, num_envs: int, num_steps: int, repeats: int, env
     carry = (rs.params, rs.opt_state)
     secs["minibatch"], comp["minibatch"] = _time_compiled(lambda c, m, h: prog.minibatch_step(c, m, h, lr),
                                                           (carry, mb, hp), repeats)
-    grad = jax.grad(lambda pa, m, h: prog._loss(pa, m[0], m[1], m[2], h)[0])
+    grad = lambda pa, m, h: prog.loss_and_grad(pa, m, h)[1]  # noqa: E731
     secs["forward_backward"], comp["forward_backward"] = _time_compiled(grad, (rs.params, mb, hp), repeats)
     g = jax.jit(grad)(rs.params, mb, hp)
     secs["optimizer"], comp["optimizer"] = _time_compiled(
