@@ -46,18 +46,9 @@ def normalized(advantages: jax.Array) -> jax.Array:
 ROW_TERMS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac")
 
 
-def ppo_row_terms(
-    logits: jax.Array,
-    values: jax.Array,
-    actions: jax.Array,
-    old_log_probs: jax.Array,
-    old_values: jax.Array,
-    advantages: jax.Array,
-    targets: jax.Array,
-    clip_range: jax.Array,
-    clip_value_loss: bool = True,
-    dist: Any = distributions,
-) -> Dict[str, jax.Array]:
+def ppo_row_terms(logits: jax.Array, values: jax.Array, actions: jax.Array, old_log_probs: jax.Array,
+                  old_values: jax.Array, advantages: jax.Array, targets: jax.Array, clip_range: jax.Array,
+                  clip_value_loss: bool = True, dist: Any = distributions) -> Dict[str, jax.Array]:
     """The per-row terms (``ROW_TERMS``) of the clipped objective; ``advantages``
     already normalised if they are to be. Their means over a minibatch are
     :func:`ppo_loss`'s statistics, so a minibatch may be summed chunk by chunk."""
@@ -84,21 +75,10 @@ def total_loss(stats: Dict[str, jax.Array], vf_coef: jax.Array, ent_coef: jax.Ar
     return stats["policy_loss"] + vf_coef * stats["value_loss"] - ent_coef * stats["entropy"]
 
 
-def ppo_loss(
-    logits: jax.Array,
-    values: jax.Array,
-    actions: jax.Array,
-    old_log_probs: jax.Array,
-    old_values: jax.Array,
-    advantages: jax.Array,
-    targets: jax.Array,
-    clip_range: jax.Array,
-    vf_coef: jax.Array,
-    ent_coef: jax.Array,
-    clip_value_loss: bool = True,
-    normalize_advantages: bool = True,
-    dist: Any = distributions,
-) -> Tuple[jax.Array, Dict[str, jax.Array]]:
+def ppo_loss(logits: jax.Array, values: jax.Array, actions: jax.Array, old_log_probs: jax.Array,
+             old_values: jax.Array, advantages: jax.Array, targets: jax.Array, clip_range: jax.Array,
+             vf_coef: jax.Array, ent_coef: jax.Array, clip_value_loss: bool = True,
+             normalize_advantages: bool = True, dist: Any = distributions) -> Tuple[jax.Array, Dict[str, jax.Array]]:
     """Clipped surrogate + (clipped) value loss - entropy bonus over one minibatch.
 
     ``logits`` are the final (masked / fused) logits of the acting
