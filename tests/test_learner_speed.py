@@ -63,3 +63,17 @@ def test_chunked_gradient_equals_whole(tmp_path, monkeypatch):
     for a, b in zip(jax.tree_util.tree_leaves(gc), jax.tree_util.tree_leaves(gw)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-7)
     assert float(jnp.max(jnp.abs(jax.tree_util.tree_leaves(gw)[0]))) > 0  # a gradient that can differ
+
+
+def test_phases_bench_accounts_for_an_update():
+    from jitrl.workflow.bench import format_table, run_case
+
+    out = run_case({"case": "phases", "env": "CartPole-v1", "num_envs": 4, "num_steps": 4, "train_repeats": 1,
+                    "flags": {"auto_scale": "false", "num_minibatches": "2", "update_epochs": "2",
+                              "network.net_arch": "8"}})
+    assert set(out["phases_ms"]) == {"rollout", "gae", "shuffle", "gather", "minibatch", "forward_backward",
+                                     "optimizer"}
+    assert out["phase_calls"]["minibatch"] == 4 and out["phase_calls"]["shuffle"] == 2
+    assert all(v > 0 for v in out["phases_ms"].values())
+    assert out["sps"] == 16 / out["seconds"]
+    assert "phases alone" in format_table([out])
