@@ -17,7 +17,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--num-envs", default="2048", help="comma-separated list, e.g. 2048,16384")
     p.add_argument("--num-steps", type=int, default=128)
     p.add_argument("--lattice", action="append", help="kmc lattice nx,ny,nz (repeatable)")
-    p.add_argument("--cases", default="env,train", help="env, train or both")
+    p.add_argument("--cases", default="env,train", help="comma-separated: env, train, phases (where an update's time goes)")
     p.add_argument("--repeats", type=int, default=5, help="timed env rollouts")
     p.add_argument("--train-repeats", type=int, default=3, help="timed PPO updates")
     p.add_argument("--update-epochs", help="override (else auto-scaled)")

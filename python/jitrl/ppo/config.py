@@ -46,7 +46,7 @@ class PPOConfig:
         return self.batch_size // self.num_minibatches
 
 
-def _nearest_divisor(n: int, target: float) -> int:
+def nearest_divisor(n: int, target: float) -> int:
     """The divisor of ``n`` closest to ``target`` (4k itself whenever it divides n)."""
     best = 1
     for d in range(1, int(n ** 0.5) + 1):
@@ -72,7 +72,7 @@ def auto_scale_values(num_envs: int, num_steps: int, base_lr: float) -> Dict[str
             "update_epochs": REFERENCE_EPOCHS,
             "learning_rate": base_lr,
         }
-    mb = _nearest_divisor(num_envs * num_steps, REFERENCE_MINIBATCHES * k)
+    mb = nearest_divisor(num_envs * num_steps, REFERENCE_MINIBATCHES * k)
     epochs = max(MIN_EPOCHS, REFERENCE_EPOCHS // int(k))
     lr = base_lr * (REFERENCE_MINIBATCHES * REFERENCE_EPOCHS) / (mb * epochs)
     return {"num_minibatches": mb, "update_epochs": epochs, "learning_rate": lr}

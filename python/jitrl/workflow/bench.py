@@ -12,6 +12,9 @@ memory is the case's own:
 * ``train``: full PPO updates (rollout + GAE + minibatch epochs) in one
   jitted chunk, with the config the train script would resolve (auto-scaled
   unless told otherwise).
+* ``phases``: where one update's time goes -- rollout, GAE, shuffle, minibatch
+  gathers, forward/backward, optimizer -- each phase compiled and timed alone
+  (:func:`bench_phases`), beside the whole update.
 
 Reported: env steps per second (all envs together, after compilation),
 compile seconds, and peak memory (device peak where the backend reports it,
@@ -108,18 +111,9 @@ def bench_train(env_name: str, num_envs: int, num_steps: int, repeats: int, env_
                 flags: Dict[str, str]) -> Dict[str, Any]:
     import jax
 
-    from jitrl.config import resolve
     from jitrl.training import Trainer
 
-    base = {"env.name": env_name, "num_envs": str(num_envs), "num_steps": str(num_steps),
-            "total_timesteps": str(num_envs * num_steps * 10_000), "checkpoint_dir": "/tmp/jitrl-bench",
-            "run_name": "bench"}
-    base.update(flags)
-    cfg = resolve(None, base)
-    if env_kwargs:
-        from jitrl.config import EnvSpec
-
-        cfg = cfg.replace(env=EnvSpec(name=env_name, params=tuple(sorted({**cfg.env.overrides(), **env_kwargs}.items()))))
+    cfg = _train_config(env_name, num_envs, num_steps, env_kwargs, flags)
     trainer = Trainer(cfg, quiet=True)
     rs = trainer.init_state()
     per_chunk = 1
@@ -142,6 +136,109 @@ def bench_train(env_name: str, num_envs: int, num_steps: int, repeats: int, env_
     }
 
 
+def _train_config(env_name: str, num_envs: int, num_steps: int, env_kwargs: Dict[str, Any], flags: Dict[str, str]):
+    from jitrl.config import resolve
+
+    base = {"env.name": env_name, "num_envs": str(num_envs), "num_steps": str(num_steps),
+            "total_timesteps": str(num_envs * num_steps * 10_000), "checkpoint_dir": "/tmp/jitrl-bench",
+            "run_name": "bench"}
+    base.update(flags)
+    cfg = resolve(None, base)
+    if env_kwargs:
+        from jitrl.config import EnvSpec
+
+        cfg = cfg.replace(env=EnvSpec(name=env_name, params=tuple(sorted({**cfg.env.overrides(), **env_kwargs}.items()))))
+    return cfg
+
+
+def _time_compiled(fn, args, repeats: int):
+    """(best seconds per call, compile seconds) of ``jit(fn)`` on ``args`` (not donated)."""
+    import jax
+
+    t0 = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    compile_s = time.perf_counter() - t0
+    jax.block_until_ready(compiled(*args))
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(compiled(*args))
+        best = min(best, time.perf_counter() - t0)
+    return best, compile_s
+
+
+def bench_phases(env_name: str, num_envs: int, num_steps: int, repeats: int, env_kwargs: Dict[str, Any],
+                 flags: Dict[str, str]) -> Dict[str, Any]:
+    """Where one PPO update's time goes: each phase compiled and timed alone (best of
+    ``repeats``), scaled to its count per update, next to the whole update.
+
+    Phases: ``rollout`` (env + network + sampling, ``num_steps`` steps), ``gae``
+    (advantages and the flattened batch), ``shuffle`` (one epoch's row permutation),
+    ``gather`` (one epoch's minibatch gathers, permutation excluded, each gathered
+    minibatch summed so that XLA keeps every gather),
+    ``minibatch`` (loss forward + backward + clipped Adam on one gathered minibatch;
+    ``forward_backward`` and ``optimizer`` split it). The phases' sum may differ
+    from the whole update (XLA fuses and schedules across phase boundaries).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from jitrl.ppo.learner import learning_rate_at
+    from jitrl.ppo.state import HParams
+    from jitrl.training.program import build_program
+
+    cfg = _train_config(env_name, num_envs, num_steps, env_kwargs, flags)
+    p = cfg.ppo
+    _, _, _, prog = build_program(cfg)
+    rs = jax.jit(prog.init)(jax.random.PRNGKey(0), HParams.from_config(p))
+    hp = rs.hparams
+    per_update = {"rollout": 1, "gae": 1, "shuffle": p.update_epochs, "gather": p.update_epochs,
+                  "minibatch": p.update_epochs * p.num_minibatches,
+                  "forward_backward": p.update_epochs * p.num_minibatches,
+                  "optimizer": p.update_epochs * p.num_minibatches}
+    secs: Dict[str, float] = {}
+    comp: Dict[str, float] = {}
+    secs["rollout"], comp["rollout"] = _time_compiled(prog.rollout, (rs,), repeats)
+    _, traj, last_value, _ = jax.jit(prog.rollout)(rs)
+    secs["gae"], comp["gae"] = _time_compiled(lambda t, v, h: prog.flat_batch(t, v, h)[0], (traj, last_value, hp),
+                                              repeats)
+    flat = jax.jit(lambda t, v, h: prog.flat_batch(t, v, h)[0])(traj, last_value, hp)
+    secs["shuffle"], comp["shuffle"] = _time_compiled(prog.minibatch_rows, (rs.key,), repeats)
+    rows = jax.jit(prog.minibatch_rows)(rs.key)
+
+    def gather(flat, rows):
+        def body(c, r):
+            mb = jax.tree_util.tree_map(lambda x: jnp.take(x, r, axis=0), flat)
+            # consume every gathered entry (one fused reduction) so no gather is dropped
+            return c + sum(jnp.sum(x.astype(jnp.float32)) for x in jax.tree_util.tree_leaves(mb)), None
+
+        return jax.lax.scan(body, jnp.float32(0), rows)[0]
+
+    secs["gather"], comp["gather"] = _time_compiled(gather, (flat, rows), repeats)
+    mb = jax.tree_util.tree_map(lambda x: jnp.take(x, rows[0], axis=0), flat)
+    lr = learning_rate_at(hp, rs.update, prog.num_updates, p.anneal_lr)
+    carry = (rs.params, rs.opt_state)
+    secs["minibatch"], comp["minibatch"] = _time_compiled(lambda c, m, h: prog.minibatch_step(c, m, h, lr),
+                                                          (carry, mb, hp), repeats)
+    grad = lambda pa, m, h: prog.loss_and_grad(pa, m, h)[1]  # noqa: E731
+    secs["forward_backward"], comp["forward_backward"] = _time_compiled(grad, (rs.params, mb, hp), repeats)
+    g = jax.jit(grad)(rs.params, mb, hp)
+    secs["optimizer"], comp["optimizer"] = _time_compiled(
+        lambda pa, o, gr, h: prog._apply(pa, o, gr, h, lr), (rs.params, rs.opt_state, g, hp), repeats)
+    update_s, update_compile = _time_compiled(prog.update, (rs,), max(1, repeats // 2))
+    phases = {k: secs[k] * per_update[k] for k in secs}
+    return {
+        "sps": p.batch_size / update_s,
+        "compile_s": update_compile,
+        "seconds": update_s,
+        "update_ms": 1000 * update_s,
+        "phases_ms": {k: round(1000 * v, 2) for k, v in phases.items()},
+        "phase_calls": per_update,
+        "phase_compile_s": {k: round(v, 2) for k, v in comp.items()},
+        "config": f"{p.num_minibatches} mb x {p.update_epochs} ep, net {cfg.network.kind} {list(cfg.network.net_arch)}",
+    }
+
+
 def run_case(args: Dict[str, Any]) -> Dict[str, Any]:
     import jax
 
@@ -151,6 +248,9 @@ def run_case(args: Dict[str, Any]) -> Dict[str, Any]:
                         with_obs=args.get("with_obs", True))
         if not args.get("with_obs", True):
             out["config"] = (out.get("config", "") + " no obs").strip()
+    elif args["case"] == "phases":
+        out = bench_phases(args["env"], args["num_envs"], args["num_steps"], args["train_repeats"], kw,
+                           args.get("flags", {}))
     else:
         out = bench_train(args["env"], args["num_envs"], args["num_steps"], args["train_repeats"], kw,
                           args.get("flags", {}))
@@ -215,6 +315,12 @@ def format_table(rows: List[Dict[str, Any]]) -> str:
             f"{r['case']:6} {r['env']:12} {str(r.get('lattice') or '-'):9} {r['num_envs']:>6} {r['sps']:>13,.0f} "
             f"{r['compile_s']:>9.1f} {mem:>9.0f}  {note}"
         )
+    for r in rows:
+        if "phases_ms" in r:
+            total = r["update_ms"]
+            lines.append(f"  one update at {r['num_envs']} envs: {total:,.0f} ms; phases alone (ms per update, share):")
+            for k, v in r["phases_ms"].items():
+                lines.append(f"    {k:17} {v:>10,.1f}  {100 * v / total:5.1f}%  ({r['phase_calls'][k]} calls)")
     env_rows = {(r["env"], r["num_envs"], r.get("lattice")): r for r in rows if r["case"] == "env" and "error" not in r}
     for r in rows:
         e = env_rows.get((r["env"], r["num_envs"], r.get("lattice")))
