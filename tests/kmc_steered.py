@@ -1,16 +1,19 @@
 """Test helper: episodes of kmc-tio2 steered by a proposal, with their log
 trajectory weights (the estimators' input), outside the PPO rollout."""
+import time
+
 import jax
 import jax.numpy as jnp
 
 from jitrl.ppo import importance
 
 
-def steered_episodes(env, p, policy_fn, n_steps, n, key, k=None, observable="roughness"):
+def steered_episodes(env, p, policy_fn, n_steps, n, key, k=None, observable="roughness", timed=False):
     """``n`` episodes of ``n_steps`` events from bare substrates, each event drawn
     from the fused proposal ``softmax(policy_fn(state) + log Gamma)`` (``k = None``:
     the full proposal; else SIR with ``k`` candidates). Returns (log W [n],
-    ``info[observable]`` after the last event [n])."""
+    ``info[observable]`` after the last event [n]), and with ``timed`` also the
+    wall seconds of a second, compiled run (for reporting, never asserted)."""
 
     def one(key):
         _, s = env.reset(key, p)
@@ -31,4 +34,11 @@ def steered_episodes(env, p, policy_fn, n_steps, n, key, k=None, observable="rou
         (_, lw), x = jax.lax.scan(body, (s, jnp.float32(0.0)), jax.random.split(key, n_steps))
         return lw, x[-1]
 
-    return jax.jit(jax.vmap(one))(jax.random.split(key, n))
+    run = jax.jit(jax.vmap(one))
+    keys = jax.random.split(key, n)
+    out = jax.block_until_ready(run(keys))
+    if not timed:
+        return out
+    t0 = time.perf_counter()
+    out = jax.block_until_ready(run(keys))
+    return out + (time.perf_counter() - t0,)
