@@ -27,6 +27,10 @@ def test_make_and_validation():
         KMCTiO2((2, 5, 4))
     with pytest.raises(ValueError, match="rate_update"):
         KMCTiO2((6, 5, 4), rate_update="sometimes")
+    with pytest.raises(ValueError, match="objective: 'physical'; allowed: morphology, rare-event"):
+        KMCTiO2((6, 5, 4), objective="physical")
+    with pytest.raises(ValueError, match="observable: 'height'; allowed: roughness, o_ti_ratio"):
+        KMCTiO2((6, 5, 4), observable="height")
 
 
 def _neutral_rollout(env, p, key, n):

@@ -44,11 +44,15 @@ class KMCTiO2(Environment):
     000's name: sets the default ``F_Ti`` to it and ``F_O`` to twice it).
 
     ``n_swarm`` / ``n_proposals`` (seed 000): accepted only as the full set
-    (``nx*ny`` agents, ``nx*ny*7`` proposals), which is what this env does
-    exactly; any other value is rejected because subsampling agents or
-    candidates makes the proposal probability of an event depend on the drawn
-    subset, whose marginal is not available in closed form, so the importance
-    weights (and the simulated physics) would be biased.
+    (``nx*ny`` agents, ``nx*ny*7`` proposals), which is what the trainer samples.
+    k proposals by sampling-importance-resampling with the averaged weight are
+    unbiased for every k (``jitrl.ppo.importance.sir_step``) but not yet wired into
+    the PPO rollout, so other values are rejected with a message saying so.
+
+    ``objective`` (``morphology``: the seeds' reward, steered growth, not physical;
+    ``rare-event``: ``log w_t`` per step plus ``rare_lambda * 1[observable <
+    threshold]`` at ``target_coverage``), ``observable``, ``moving_window``: see
+    PARAMETERS.md.
     """
 
     name = "kmc-tio2"
