@@ -39,8 +39,9 @@ def event_log_rates(heights, species, p):
                 out.append(math.log(flux) if (h < nz and flux > 0) else None)
             for di, dj in NEIGHBOURS:
                 hn = int(heights[(i + di) % nx][(j + dj) % ny])
-                if h > 0 and hn < nz and float(p.hops_enabled) > 0:
-                    barrier = ed + eb + (float(p.E_ES) if hn + 1 < h else 0.0)
+                # one level at most (standard SOS); the edge barrier up and down alike
+                if h > 0 and hn < nz and abs(hn + 1 - h) <= 1 and float(p.hops_enabled) > 0:
+                    barrier = ed + eb + (float(p.E_ES) if hn + 1 != h else 0.0)
                     out.append(math.log(float(p.nu)) - barrier / kT)
                 else:
                     out.append(None)

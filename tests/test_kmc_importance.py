@@ -42,7 +42,7 @@ def test_neutral_policy_is_plain_kmc_through_the_rollout():
     )
     assert float(jnp.max(jnp.abs(log_w))) < 1e-5
     assert abs(float(metrics["ess"]) - 1.0) < 1e-5
-    assert float(metrics["episodes"]) > 0 and abs(float(metrics["ess_episode"]) - 1.0) < 1e-4
+    assert float(metrics["episodes"]) > 0 and abs(float(metrics["ess_trajectory"]) - 1.0) < 1e-4
     assert abs(float(metrics["ess_expected"]) - 1.0) < 1e-5
     assert abs(float(metrics["reward_ess"])) < 1e-6
     assert float(jnp.max(jnp.abs(rs2.episodes.log_weight))) < 1e-4

@@ -60,13 +60,14 @@ def test_running_quantities_equal_recomputation(size, temperature):
     np.testing.assert_allclose(np.asarray(traj.log_z), np.asarray(full), rtol=1e-5, atol=2e-5)
 
 
-def test_termination_from_running_sum():
-    """A full lattice terminates exactly when every column is full (3 x 3 x 1)."""
+def test_window_limit_ends_the_episode():
+    """A column reaching the top of the window (here the last empty column of a
+    3 x 3 x 1 box) ends the episode as a reported truncation, never a silent cap."""
     env, p = jitrl.make("kmc-tio2", lattice_size=(3, 3, 1), hops_enabled=0.0, desorption_enabled=0.0)
     hs = [[1, 1, 1], [1, 1, 1], [1, 1, 0]]
     sp = [[[1], [2], [1]], [[2], [2], [1]], [[1], [2], [0]]]
     s = env.state_from_lattice(hs, sp, p)
-    _, s1, _, term, _, _ = env.step_env(jax.random.PRNGKey(0), s, (2 * 3 + 2) * 7 + 1, p)
-    assert bool(term) and int(s1.sum_h) == 9
-    _, s2, _, term2, _, _ = env.step(jax.random.PRNGKey(0), s, (2 * 3 + 2) * 7 + 1, p)
-    assert bool(term2) and int(s2.sum_h) == 0 and int(s2.sum_h2) == 0  # auto-reset to a bare substrate
+    _, s1, _, term, trunc, info = env.step_env(jax.random.PRNGKey(0), s, (2 * 3 + 2) * 7 + 1, p)
+    assert not bool(term) and bool(trunc) and float(info["window_limit"]) == 1.0 and int(s1.sum_h) == 9
+    _, s2, _, _, trunc2, _ = env.step(jax.random.PRNGKey(0), s, (2 * 3 + 2) * 7 + 1, p)
+    assert bool(trunc2) and int(s2.sum_h) == 0 and int(s2.sum_h2) == 0  # auto-reset to a bare substrate

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from jitrl.envs.contract import ActionLaw, Metric
-from jitrl.ppo import distributions, importance
+from jitrl.ppo import distributions, estimation, importance
 
 
 class MaskedCategorical:
@@ -54,28 +54,52 @@ class MaskedCategorical:
         return reward, jnp.zeros(action.shape, jnp.float32), {}
 
     def summarize(self, extras: Dict[str, jax.Array], ep_log_weight: jax.Array,
-                  done: jax.Array) -> Dict[str, jax.Array]:
-        """Per-update metrics of a rollout's extras (``[T, N]`` each)."""
+                  done: jax.Array, info: Dict[str, jax.Array] | None = None) -> Dict[str, jax.Array]:
+        """Per-update metrics of a rollout's extras and the env's metric infos (``[T, N]`` each)."""
         return {}
 
 
 class RateFused(MaskedCategorical):
     """``P(a) ∝ pi(a) Gamma_a`` with importance weights and the ESS penalty
-    ``-ess_weight * max(0, ess_target - ess)`` on each step's expected ESS ratio."""
+    ``-ess_weight * max(0, ess_target - ess)`` on each step's expected ESS ratio.
+
+    Sampling is exact in log space (``importance.exact_sample``). ``log_w_reward``
+    (the env's ``objective: rare-event``) adds ``log w_t`` to each step's reward:
+    with the env's terminal ``lambda g(O)`` the return is the KL-regularised
+    control objective whose optimum is the tilted law ``q exp(lambda g)``.
+
+    Metrics: ``ess`` = ``ess_trajectory`` (Kish over the trajectory weights ``W`` of
+    the episodes that ended in the update; of the running episodes' weights when
+    none ended) -- the one ESS that early stopping (``ess_threshold``) and the
+    curriculum gates read; ``ess_step`` (the pooled per-step ratio, a health
+    figure only: trajectory ESS ~ per-step ESS^T), ``log_w_var``, and for each
+    name in ``weighted`` (episode-final observables of the env) the
+    self-normalised weighted estimate ``<name>_weighted`` and its standard error
+    ``<name>_weighted_se`` (the steered value is the env's ``episode_<name>``).
+    """
 
     name = "rate-fused"
-    metrics = (
-        Metric("ess", tag="train/ess_mean", hparam=True, console=".2f"),
-        Metric("ess_episode", tag="train/ess_episode_mean"),
-        Metric("ess_expected", tag="train/ess_expected_mean"),
-        Metric("reward_ess", tag="reward/ess"),
-    )
 
-    def __init__(self, ess_weight: Any = 0.0, ess_target: Any = 0.0):
+    def __init__(self, ess_weight: Any = 0.0, ess_target: Any = 0.0, log_w_reward: bool = False,
+                 weighted: Tuple[str, ...] = ()):
         self.ess_weight, self.ess_target = ess_weight, ess_target
+        self.log_w_reward = bool(log_w_reward)
+        self.weighted = tuple(weighted)
+        self.metrics = (
+            Metric("ess", tag="train/ess_mean", hparam=True, console=".2f"),
+            Metric("ess_trajectory", tag="train/ess_trajectory"),
+            Metric("ess_step", tag="train/ess_step_mean"),
+            Metric("ess_expected", tag="train/ess_expected_mean"),
+            Metric("log_w_var", tag="train/log_w_var"),
+            Metric("reward_ess", tag="reward/ess"),
+        ) + tuple(Metric(f"{n}{suffix}", tag=f"weighted/{n}{suffix}")
+                  for n in self.weighted for suffix in ("_weighted", "_weighted_se"))
 
     def logits(self, policy_logits: jax.Array, law: ActionLaw) -> jax.Array:
         return importance.fused_logits(policy_logits, law.log_rates)
+
+    def sample(self, key: jax.Array, logits: jax.Array) -> jax.Array:
+        return importance.exact_sample(key, logits)
 
     def ess_reward(self, ess_expected: jax.Array) -> jax.Array:
         """``-ess_weight * max(0, ess_target - ess_expected)`` (float32)."""
@@ -85,15 +109,24 @@ class RateFused(MaskedCategorical):
         log_w = importance.step_log_weight(law.log_rates, logits, action)
         ess_expected = importance.expected_ess_ratio(law.log_rates, logits)
         penalty = self.ess_reward(ess_expected)
-        return reward + penalty, log_w, {"reward_ess": penalty, "ess_expected": ess_expected, "log_w": log_w}
+        total = reward + penalty + (log_w if self.log_w_reward else 0.0)
+        return total, log_w, {"reward_ess": penalty, "ess_expected": ess_expected, "log_w": log_w}
 
-    def summarize(self, extras, ep_log_weight, done):
-        return {
-            "ess": importance.ess_ratio(extras["log_w"]),
-            "ess_episode": importance.ess_ratio(ep_log_weight, done),
+    def summarize(self, extras, ep_log_weight, done, info=None):
+        ended = jnp.any(done)
+        ess_traj = jnp.where(ended, estimation.kish_ess(ep_log_weight, done),
+                             estimation.kish_ess(ep_log_weight[-1]))
+        out = {
+            "ess": ess_traj,
+            "ess_trajectory": ess_traj,
+            "ess_step": importance.ess_ratio(extras["log_w"]),
             "ess_expected": jnp.mean(extras["ess_expected"]),
+            "log_w_var": estimation.log_w_var(ep_log_weight, done),
             "reward_ess": jnp.mean(extras["reward_ess"]),
         }
+        for n in self.weighted:
+            out[f"{n}_weighted"], out[f"{n}_weighted_se"] = estimation.weighted_mean(ep_log_weight, info[n], done)
+        return out
 
 
 def make_acting(env: Any, env_params: Any) -> MaskedCategorical:
@@ -101,7 +134,10 @@ def make_acting(env: Any, env_params: Any) -> MaskedCategorical:
     log-rates (read from the law's structure, no computation), else masked categorical."""
     law = jax.eval_shape(lambda k: env.action_law(env.reset(k, env_params)[1], env_params), jax.random.PRNGKey(0))
     if law.log_rates is not None:
-        return RateFused(*env.ess_penalty(env_params))
+        # an env that declares them (kmc-tio2): the log-weight reward of its objective
+        # and the episode observables to estimate with the weights
+        return RateFused(*env.ess_penalty(env_params), log_w_reward=getattr(env, "log_weight_reward", False),
+                         weighted=getattr(env, "weighted_observables", ()))
     return MaskedCategorical()
 
 

@@ -9,9 +9,12 @@ neutral policy (all logits equal) ``P == q`` and every ``w == 1``.
 """
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 
+from jitrl.envs.kmc.sampling import log_race
 from jitrl.ppo.distributions import log_softmax
 
 
@@ -58,3 +61,48 @@ def ess_ratio(log_w: jax.Array, valid: jax.Array | None = None) -> jax.Array:
     w = jnp.where(valid, jnp.exp(log_w - m), 0.0)
     s1, s2 = jnp.sum(w), jnp.sum(w * w)
     return jnp.where(n > 0, s1 * s1 / (jnp.maximum(n, 1) * jnp.where(s2 > 0, s2, 1.0)), 1.0)
+
+
+def exact_sample(key: jax.Array, logits: jax.Array) -> jax.Array:
+    """One index per row of ``logits [..., A]`` with probability ``softmax(logits)``,
+    through a two-level hierarchy in log space: the A entries are split into
+    ``R = ceil(sqrt A)`` blocks, a block is drawn by a race over the blocks'
+    log-sums, then an entry of it by a race over its logits (``log_race``).
+    O(sqrt A) random draws, no float32 cumulative sum: an event whose share is
+    1e-10 is drawn at that rate (the single inverse CDF over all A entries gives
+    it a zero-width step below ~1e-8 of the total)."""
+    logits = jax.lax.stop_gradient(logits.astype(jnp.float32))
+    a = logits.shape[-1]
+    c = int(math.ceil(math.sqrt(a)))
+    r = -(-a // c)
+    pad = r * c - a
+    if pad:
+        logits = jnp.concatenate([logits, jnp.full(logits.shape[:-1] + (pad,), -jnp.inf, jnp.float32)], -1)
+    blocks = logits.reshape(logits.shape[:-1] + (r, c))
+    k_blk, k_ent = jax.random.split(key)
+    b = log_race(k_blk, jax.nn.logsumexp(blocks, axis=-1))
+    row = jnp.take_along_axis(blocks, b[..., None, None], axis=-2)[..., 0, :]
+    e = log_race(k_ent, row)
+    return (b * c + e).astype(jnp.int32)
+
+
+def sir_step(key: jax.Array, log_gamma: jax.Array, fused: jax.Array, k: int):
+    """Sampling-importance-resampling with the averaged weight (one decision).
+
+    Draws ``k`` candidates ``a_1..a_k`` i.i.d. from the fused proposal ``P``,
+    selects one with probability proportional to ``r_i = q(a_i) / P(a_i)`` and
+    returns ``(action, log mean_i r_i)``. For every ``k`` the pair is a proper
+    weighting of ``q``: ``E[w f(a)] = sum_i E[r_i f(a_i)] / k = E_q[f]``, so the
+    trajectory products stay unbiased (``k = 1`` is plain importance sampling;
+    as ``k`` grows the selected action's law tends to ``q`` and ``w`` to 1).
+    """
+    k_cand, k_sel = jax.random.split(key)
+    cand = jax.vmap(lambda kk: exact_sample(kk, fused))(jax.random.split(k_cand, k))  # [k, ...]
+    lq = physical_log_probs(log_gamma)
+    lp = log_softmax(fused)
+    take = lambda x: jnp.moveaxis(jnp.take_along_axis(x[None], cand[..., None], -1)[..., 0], 0, -1)
+    log_r = take(lq) - take(lp)  # [..., k]
+    sel = log_race(k_sel, log_r)
+    action = jnp.take_along_axis(jnp.moveaxis(cand, 0, -1), sel[..., None], -1)[..., 0]
+    log_w = jax.nn.logsumexp(log_r, axis=-1) - jnp.log(jnp.float32(k))
+    return action.astype(jnp.int32), log_w

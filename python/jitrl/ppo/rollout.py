@@ -85,5 +85,5 @@ def collect(
     for m in env.metrics:
         x = out["out"][m.name]
         metrics[m.logged_name] = jnp.mean(x) if m.reduce == STEP else _masked_mean(x, done)[0]
-    metrics.update(acting.summarize(out["extras"], out["ep_log_weight"], done))
+    metrics.update(acting.summarize(out["extras"], out["ep_log_weight"], done, out["out"]))
     return rs, traj, last_value.astype(jnp.float32), metrics

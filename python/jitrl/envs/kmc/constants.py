@@ -15,7 +15,7 @@ table, with sources, is in ``PARAMETERS.md`` next to this file.
 | ``E_d_O`` | 0.40 | eV | terrace hop barrier of an O adatom | issue 4 (illustrative, not fitted) |
 | ``E_des_Ti`` | 2.0 | eV | desorption barrier of Ti | issue 4 (illustrative, not fitted) |
 | ``E_des_O`` | 2.5 | eV | desorption barrier of O | issue 4 (illustrative, not fitted) |
-| ``E_ES`` | 0.15 | eV | Ehrlich-Schwoebel extra barrier for a hop that steps down | issue 4 (illustrative, not fitted) |
+| ``E_ES`` | 0.15 | eV | Ehrlich-Schwoebel extra barrier for a hop that crosses a step edge (one level down or up) | issue 4 (illustrative, not fitted); symmetric: issue 9 |
 | ``E_TiO`` | 0.30 | eV | lateral bond Ti-O | issue 4 (illustrative, not fitted) |
 | ``E_TiTi`` | 0.15 | eV | lateral bond Ti-Ti | issue 4 (illustrative, not fitted) |
 | ``E_OO`` | 0.05 | eV | lateral bond O-O | issue 4 (illustrative, not fitted) |
@@ -28,6 +28,9 @@ table, with sources, is in ``PARAMETERS.md`` next to this file.
 | ``ess_weight`` | 0.3 | - | reward weight (the ESS penalty, ``ess_penalty``) | seed 001 ``w_ess`` |
 | ``target_o_ti`` | 2.0 | - | stoichiometric O/Ti of the ratio penalty | TiO2; seed 001 ``|O/Ti - 2.0|`` |
 | ``ess_target`` | 0.5 | - | ESS ratio below which the ESS penalty (``ess_penalty``) applies | seed 001 ``max(0, 0.5 - ESS_ratio)`` |
+| ``target_coverage`` | 1.0 | ML | ``objective: rare-event``: the episode ends when this many atoms per column were deposited | issue 9 |
+| ``threshold`` | 0.5 | unit of the observable | ``objective: rare-event``: the event is ``observable < threshold`` at ``target_coverage`` | issue 9 |
+| ``rare_lambda`` | 5.0 | - | ``objective: rare-event``: terminal reward ``rare_lambda * 1[event]`` | issue 9 |
 """
 from __future__ import annotations
 

@@ -28,6 +28,11 @@ from jitrl.envs.kmc.state import EnvParams, EnvState
 #: ``rate_update="auto"`` picks the local refresh: measured faster than a full
 #: recompute at every size from 8x8x5 up (see PARAMETERS.md).
 RATE_UPDATES = ("auto", "full", "local")
+#: ``morphology``: the seeds' reward (steered growth, not physical);
+#: ``rare-event``: per step ``log w_t`` (added by the trainer) plus ``rare_lambda *
+#: 1[observable < threshold]`` when the film reaches ``target_coverage`` (see PARAMETERS.md).
+OBJECTIVES = ("morphology", "rare-event")
+OBSERVABLES = ("roughness", "o_ti_ratio")
 
 
 class KMCTiO2(Environment):
@@ -39,11 +44,15 @@ class KMCTiO2(Environment):
     000's name: sets the default ``F_Ti`` to it and ``F_O`` to twice it).
 
     ``n_swarm`` / ``n_proposals`` (seed 000): accepted only as the full set
-    (``nx*ny`` agents, ``nx*ny*7`` proposals), which is what this env does
-    exactly; any other value is rejected because subsampling agents or
-    candidates makes the proposal probability of an event depend on the drawn
-    subset, whose marginal is not available in closed form, so the importance
-    weights (and the simulated physics) would be biased.
+    (``nx*ny`` agents, ``nx*ny*7`` proposals), which is what the trainer samples.
+    k proposals by sampling-importance-resampling with the averaged weight are
+    unbiased for every k (``jitrl.ppo.importance.sir_step``) but not yet wired into
+    the PPO rollout, so other values are rejected with a message saying so.
+
+    ``objective`` (``morphology``: the seeds' reward, steered growth, not physical;
+    ``rare-event``: ``log w_t`` per step plus ``rare_lambda * 1[observable <
+    threshold]`` at ``target_coverage``), ``observable``, ``moving_window``: see
+    PARAMETERS.md.
     """
 
     name = "kmc-tio2"
@@ -64,7 +73,12 @@ class KMCTiO2(Environment):
         Metric("o_ti_ratio", EPISODE, tag="morphology/final_o_ti_ratio_mean"),
         Metric("sim_time", EPISODE, tag="morphology/final_sim_time_mean"),
         Metric("n_deposited", EPISODE, tag="morphology/final_deposited_mean"),
+        Metric("rare_event", EPISODE, tag="morphology/final_rare_event_mean"),
+        Metric("window_limit", tag="morphology/window_limit_per_event"),
     )
+    #: episode-final observables the rate-fused acting distribution also reports as
+    #: self-normalised weighted (physical) estimates, ``<name>_weighted`` +- ``_se``.
+    weighted_observables = ("roughness", "coverage", "o_ti_ratio", "rare_event")
 
     def __init__(
         self,
@@ -73,6 +87,9 @@ class KMCTiO2(Environment):
         deposition_rate: Optional[float] = None,
         n_swarm: Optional[int] = None,
         n_proposals: Optional[int] = None,
+        objective: str = "morphology",
+        observable: str = "roughness",
+        moving_window: bool = True,
     ):
         size = tuple(int(v) for v in lattice_size)
         if len(size) != 3 or min(size[:2]) < 3 or size[2] < 1:
@@ -92,12 +109,22 @@ class KMCTiO2(Environment):
             )
         if n_proposals is not None and int(n_proposals) != nx * ny * C.NUM_EVENTS:
             raise ValueError(
-                f"n_proposals={n_proposals}: not supported. kmc-tio2 samples from the full fused "
-                f"distribution over all {nx * ny * C.NUM_EVENTS} events; choosing among a subset of "
-                "proposed candidates would bias the importance weights (the probability of the "
-                "chosen event marginalised over candidate sets is not computable). Leave it unset "
-                f"(or {nx * ny * C.NUM_EVENTS})."
+                f"n_proposals={n_proposals}: the trainer samples the full fused distribution over all "
+                f"{nx * ny * C.NUM_EVENTS} events (leave it unset, or {nx * ny * C.NUM_EVENTS}). k proposals "
+                "with sampling-importance-resampling and the averaged weight (unbiased for every k) are "
+                "jitrl.ppo.importance.sir_step, used by the weighted estimators (jitrl.ppo.estimation), "
+                "not yet by the PPO rollout."
             )
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective: {objective!r}; allowed: {', '.join(OBJECTIVES)}")
+        if observable not in OBSERVABLES:
+            raise ValueError(f"observable: {observable!r}; allowed: {', '.join(OBSERVABLES)}")
+        self.objective, self.observable = objective, observable
+        #: False keeps the absolute frame (the window never moves: a reference for
+        #: tests, exact as long as nz exceeds every height reached)
+        self.moving_window = bool(moving_window)
+        #: rare-event: the trainer adds each step's log w_t to the reward
+        self.log_weight_reward = objective == "rare-event"
         if deposition_rate is not None and not float(deposition_rate) > 0:
             raise ValueError(f"deposition_rate: must be > 0, got {deposition_rate}")
         if 2 * nx * ny * nz * nz >= 2**31:
@@ -146,6 +173,8 @@ class KMCTiO2(Environment):
             n_deposited=n_atoms,
             time=jnp.zeros((), jnp.float32),
             step=jnp.zeros((), jnp.int32),
+            time_lo=jnp.zeros((), jnp.float32),
+            offset=jnp.zeros((), jnp.int32),
             nz=nz,
         )
 
@@ -192,6 +221,20 @@ class KMCTiO2(Environment):
         ad = adds.astype(jnp.int32)
         sum_h = state.sum_h - rm + ad
         sum_h2 = state.sum_h2 - rm * (2 * hs - 1) + ad * (2 * ht + 1)
+        # the window's limits: a column reaching the top of the box, or one emptied
+        # below the floor of a moved window (its top atom's species is not kept), ends
+        # the episode (reported in info["window_limit"]); nothing is silently capped.
+        window_limit = (adds & (ht + 1 >= nz)) | (removes & (hs <= 1) & (state.offset > 0))
+        # moving window: once every column is above WINDOW_KEEP, all move down one
+        # level. Rates depend on height differences and same-level species only, and
+        # no column is at nz when it moves, so the cached rates and log Z are unchanged.
+        shift = (jnp.min(heights) > physics.WINDOW_KEEP) & (jnp.max(heights) < nz) & self.moving_window
+        sh = shift.astype(jnp.int32)
+        heights = heights - sh
+        obits = jnp.where(shift, physics.shift_down(obits), obits)
+        sum_h2 = sum_h2 - sh * (2 * sum_h - nx * ny)
+        sum_h = sum_h - sh * nx * ny
+        t_hi, t_lo = physics.clock_add(state.time, state.time_lo, dt)
         new = state.replace(
             heights=heights,
             obits=obits,
@@ -202,19 +245,27 @@ class KMCTiO2(Environment):
             n_ti=state.n_ti + d_ti,
             n_o=state.n_o + d_o,
             n_deposited=state.n_deposited + dep,
-            time=jnp.minimum(state.time + dt, physics.MAX_DT).astype(jnp.float32),
+            time=jnp.minimum(t_hi, physics.MAX_DT).astype(jnp.float32),
+            time_lo=t_lo.astype(jnp.float32),
             step=state.step + 1,
+            offset=state.offset + sh,
         )
-        terminated = sum_h >= nx * ny * nz  # every column full
-        truncated = jnp.logical_and(new.step >= params.max_steps, jnp.logical_not(terminated))
-        reward, info = rewards.step_reward(new, params)
+        reward, info = rewards.step_reward(new, params, self.observable)
+        if self.objective == "rare-event":
+            reached = new.n_deposited >= jnp.ceil(params.target_coverage * nx * ny).astype(jnp.int32)
+            terminated = reached & jnp.logical_not(window_limit)
+            reward = jnp.where(terminated, params.rare_lambda * info["rare_event"], 0.0).astype(jnp.float32)
+        else:
+            terminated = jnp.zeros((), bool)
+        truncated = jnp.logical_not(terminated) & ((new.step >= params.max_steps) | window_limit)
         info.update(
-            sim_time=new.time,
+            sim_time=(new.time + new.time_lo).astype(jnp.float32),
             dt=dt.astype(jnp.float32),
             log_z=log_z.astype(jnp.float32),
             deposition=dep.astype(jnp.float32),
             n_deposited=new.n_deposited.astype(jnp.float32),
             invalid_action=jnp.logical_not(valid).astype(jnp.float32),
+            window_limit=window_limit.astype(jnp.float32),
         )
         return new, reward, terminated, truncated, info
 
@@ -238,7 +289,10 @@ class KMCTiO2(Environment):
         return ActionLaw(log_rates=self.log_rates(state, params))
 
     def ess_penalty(self, params: EnvParams):
-        """The seed objective's ``-ess_weight * max(0, ess_target - ess)`` (see ``rewards``)."""
+        """The seed objective's ``-ess_weight * max(0, ess_target - ess)`` (see ``rewards``);
+        none under ``objective: rare-event`` (its ``log w_t`` reward is the KL term)."""
+        if self.objective == "rare-event":
+            return 0.0, 0.0
         return params.ess_weight, params.ess_target
 
     def sample_physical(self, key: chex.PRNGKey, state: EnvState, params: Any = None) -> jax.Array:

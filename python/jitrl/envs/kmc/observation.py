@@ -47,7 +47,7 @@ def observe(state: EnvState, params: EnvParams) -> jax.Array:
     fill = hf / nz
     rates = normalised_log_rates(log_rates)
     log_z = state.log_z
-    cov = state.sum_h.astype(jnp.float32) / (nx * ny * nz)
+    cov = (state.sum_h + nx * ny * state.offset).astype(jnp.float32) / (nx * ny * nz)
     tscale = jnp.clip((log_z - jnp.log(float(nx * ny))) / (10.0 * LN10), -3.0, 3.0)
     ratio = jnp.clip((rewards.o_ti_ratio(state.n_ti, state.n_o) - params.target_o_ti) / 2.0, -1.0, 1.0)
     progress = state.step.astype(jnp.float32) / jnp.asarray(params.max_steps, jnp.float32)

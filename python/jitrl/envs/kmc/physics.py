@@ -9,8 +9,12 @@ float32's smallest normal) neither underflows to 0 nor produces NaN; totals are
 Rates (issue 4; k_B T in eV, nu the attempt frequency):
 
 * deposit species s on a column:   log F_s                     (feasible iff h < nz and F_s > 0)
-* hop of the top atom to neighbour: log nu - (E_d(s) + E_b + E_ES [h_nb + 1 < h]) / k_B T
-  (feasible iff h > 0 and h_nb < nz); the atom lands on the neighbour's top
+* hop of the top atom to neighbour: log nu - (E_d(s) + E_b + E_ES [h_nb + 1 != h]) / k_B T
+  (feasible iff h > 0, h_nb < nz and |h_nb + 1 - h| <= 1: the atom lands on the
+  neighbour's top, one level up, level or one level down, as in standard SOS
+  models; the step-edge barrier E_ES is paid both down and up a step, so the
+  transition-state energy of crossing an edge is the same both ways and the
+  rates obey detailed balance with respect to the bond energies)
 * desorb the top atom:             log nu - (E_des(s) + E_b) / k_B T   (feasible iff h > 0)
 
 ``E_b`` is the sum of lateral bond energies of the top atom (level ``h``) with
@@ -108,9 +112,11 @@ def column_log_rates(
     ]
     hop_on = has_atom & (jnp.asarray(p.hops_enabled) > 0)
     for hn in nb_h:
-        down = (hn + 1 < h).astype(jnp.float32)
-        barrier = e_d + e_bond + p.E_ES * down
-        out.append(jnp.where(hop_on & (hn < nz), log_nu - barrier / kT, neg_inf))
+        d = hn + 1 - h  # level change of the moving atom
+        edge = (d != 0).astype(jnp.float32)
+        barrier = e_d + e_bond + p.E_ES * edge
+        ok = hop_on & (hn < nz) & (jnp.abs(d) <= 1)
+        out.append(jnp.where(ok, log_nu - barrier / kT, neg_inf))
     des_on = has_atom & (jnp.asarray(p.desorption_enabled) > 0)
     out.append(jnp.where(des_on, log_nu - (e_des + e_bond) / kT, neg_inf))
     rates = jnp.stack(out, axis=-1).astype(jnp.float32)
@@ -123,8 +129,9 @@ def column_log_sum(col: Column, nbs: Sequence[Column], params: EnvParams, nz: in
     up to float32 rounding and about 5x cheaper on CPU (one output, so XLA does
     not recompute the bond counts once per event as it does for the 7 outputs).
 
-    The 4 hops share the barrier ``E_d + E_b`` and differ only in the step-down
-    term, so with ``n_flat`` / ``n_down`` feasible hops without / with it:
+    The 4 hops share the barrier ``E_d + E_b`` and differ only in the step-edge
+    term, so with ``n_flat`` / ``n_down`` feasible hops without / with it (one
+    level down or up):
     ``log Gamma_hops = log nu - (E_d + E_b) / kT + log(n_flat + n_down exp(-E_ES / kT))``,
     taken as ``log n_down - E_ES / kT`` (no exp) when ``n_flat = 0``, so a huge
     E_ES never underflows a column's only moves. Deposition is ``log(F_Ti + F_O)``.
@@ -146,8 +153,8 @@ def column_log_sum(col: Column, nbs: Sequence[Column], params: EnvParams, nz: in
     e_des = jnp.where(is_o, p.E_des_O, p.E_des_Ti)
 
     log_dep = jnp.where(h < nz, jnp.log(jnp.asarray(p.F_Ti + p.F_O, jnp.float32)), neg_inf)
-    feas = [hn < nz for hn in nb_h]
-    n_down = sum((f & (hn + 1 < h)).astype(jnp.float32) for f, hn in zip(feas, nb_h))
+    feas = [(hn < nz) & (jnp.abs(hn + 1 - h) <= 1) for hn in nb_h]
+    n_down = sum((f & (hn + 1 != h)).astype(jnp.float32) for f, hn in zip(feas, nb_h))
     n_flat = sum(f.astype(jnp.float32) for f in feas) - n_down
     es = jnp.asarray(p.E_ES, jnp.float32) * inv_kt
     log_mult = jnp.where(n_flat > 0, jnp.log(n_flat + n_down * jnp.exp(-es)), jnp.log(n_down) - es)
@@ -296,3 +303,34 @@ def residence_time(key: jax.Array, log_z: jax.Array) -> jax.Array:
     overflows through 1/Z; capped at ``MAX_DT`` (finite in float32)."""
     e = jax.random.exponential(key, (), jnp.float32)  # -ln(u), u ~ U(0, 1]
     return jnp.exp(jnp.minimum(jnp.log(e) - log_z, LOG_MAX_DT))
+
+
+def clock_add(hi: jax.Array, lo: jax.Array, dt: jax.Array) -> Tuple[jax.Array, jax.Array]:
+    """``(hi, lo) + dt`` as a compensated two-float sum (Knuth's TwoSum, then a
+    renormalisation): ``hi + lo`` carries ~48 significant bits, so the clock of
+    a long run equals the float64 sum of its dt's where a float32 accumulator
+    loses percents (each add rounds to 2^-24 of the running total)."""
+    s = hi + dt
+    bp = s - hi
+    err = (hi - (s - bp)) + (dt - bp)
+    lo = lo + err
+    hi2 = s + lo
+    lo2 = lo - (hi2 - s)
+    return hi2, lo2
+
+
+#: levels kept below the lowest column's top by the moving window (see ``shift_down``).
+WINDOW_KEEP = 2
+
+
+def shift_down(obits: jax.Array) -> jax.Array:
+    """The O bits ``int32[W, nx, ny]`` of every column moved down one level (bit
+    ``b`` of word ``w`` takes bit ``b + 1``; bit 31 takes bit 0 of word ``w + 1``)."""
+    nw = obits.shape[0]
+    out = []
+    for w in range(nw):
+        x = jax.lax.shift_right_logical(obits[w], jnp.int32(1))
+        if w + 1 < nw:
+            x = x | jnp.left_shift(obits[w + 1] & 1, 31)
+        out.append(x)
+    return jnp.stack(out, axis=0)

@@ -5,8 +5,9 @@ Exact definitions (``h`` = film heights ``int[nx, ny]``, substrate not counted):
 * ``roughness = sqrt(mean((h - mean(h))**2))``: the *population* standard
   deviation of the column heights (divide by N = nx*ny, not N - 1). Counting the
   flat substrate or not does not change it (a constant shift).
-* ``coverage = mean(h) / nz``: film atoms per column over the box height,
-  0 for a bare substrate, 1 for a full box.
+* ``coverage = mean(h + offset) / nz``: film atoms per column (absolute, the
+  moving window's ``offset`` included) over the box height, 0 for a bare
+  substrate; it can exceed 1 once the window has moved.
 * ``o_ti_ratio = n_O / max(n_Ti, 1)``: O atoms over Ti atoms in the film
   (``n_O`` itself while there is no Ti).
 
@@ -52,14 +53,17 @@ def morphology(state: EnvState) -> Dict[str, jax.Array]:
     n = nx * ny
     return {
         "roughness": roughness_from_sums(state.sum_h, state.sum_h2, n),
-        "coverage": state.sum_h.astype(jnp.float32) / (n * state.nz),
+        "coverage": (state.sum_h + n * state.offset).astype(jnp.float32) / (n * state.nz),
         "o_ti_ratio": o_ti_ratio(state.n_ti, state.n_o),
     }
 
 
-def step_reward(state: EnvState, params: EnvParams) -> Tuple[jax.Array, Dict[str, jax.Array]]:
-    """Env part of the reward and its terms (each already multiplied by its weight)."""
+def step_reward(state: EnvState, params: EnvParams,
+                observable: str = "roughness") -> Tuple[jax.Array, Dict[str, jax.Array]]:
+    """Env part of the ``morphology`` reward and its terms (each already multiplied
+    by its weight), and ``rare_event = 1[observable < threshold]`` on this state."""
     m = morphology(state)
+    m["rare_event"] = (m[observable] < params.threshold).astype(jnp.float32)
     terms = {
         "reward_roughness": -params.roughness_weight * m["roughness"],
         "reward_coverage": params.coverage_weight * m["coverage"],

@@ -6,9 +6,11 @@ Lattice convention (used everywhere in this package):
 * the simulated box is ``nx x ny x nz`` film sites above a flat, fixed,
   infinite substrate layer (the issue's ``z = 0``); film site ``k`` of a
   column (0-based) sits at level ``z = k + 1``;
-* ``heights[i, j]`` in ``0..nz`` counts the film atoms of column ``(i, j)``;
-  the substrate is never counted (so a bare substrate has height 0, roughness
-  0 and coverage 0);
+* ``heights[i, j]`` in ``0..nz`` counts the film atoms of column ``(i, j)``
+  above the window's floor, ``offset`` levels above the substrate (moving
+  window: once every column is higher than ``WINDOW_KEEP`` levels, all move
+  down by one and ``offset`` grows); the substrate is never counted (so a bare
+  substrate has height 0, roughness 0 and coverage 0);
 * ``species[i, j, k]`` is ``EMPTY``/``TI``/``O`` (``constants``) for film site
   ``k``; sites ``k >= heights[i, j]`` are ``EMPTY`` (solid-on-solid).
 """
@@ -48,6 +50,13 @@ class EnvParams:
     target_o_ti: float = C.TARGET_O_TI
     ess_target: float = C.ESS_TARGET
     max_steps: int = C.MAX_STEPS
+    #: ``objective: rare-event``: the episode ends at this coverage (deposited atoms
+    #: per column, ML), the observable is read there.
+    target_coverage: float = 1.0
+    #: ``objective: rare-event``: threshold of the event ``observable < threshold``.
+    threshold: float = 0.5
+    #: ``objective: rare-event``: weight of the terminal reward ``lambda * 1[O < threshold]``.
+    rare_lambda: float = 5.0
 
 
 def num_bit_words(nz: int) -> int:
@@ -71,8 +80,10 @@ class EnvState:
     n_ti: jax.Array  # int32 Ti atoms in the film
     n_o: jax.Array  # int32 O atoms in the film
     n_deposited: jax.Array  # int32 deposition events so far (desorbed atoms stay counted)
-    time: jax.Array  # float32 simulated time in seconds
+    time: jax.Array  # float32 simulated time in seconds (high part of a two-float sum)
     step: jax.Array  # int32 events so far in this episode
+    time_lo: jax.Array = 0.0  # float32 low part: time + time_lo is the clock to ~1e-14 (compensated)
+    offset: jax.Array = 0  # int32 levels shifted out below the window (absolute height = heights + offset)
     nz: int = struct.field(pytree_node=False, default=0)  # static: film sites per column
 
     @property
