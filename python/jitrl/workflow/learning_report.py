@@ -294,7 +294,7 @@ def plots(results: Sequence[Episodes], out_dir: str) -> List[str]:
     for ax, t in zip(axes.flat, ("highest stage (fraction of episodes)", "return", "episode length")):
         ax.set_title(t)
         ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=8)
+    axes[0, 1].legend(fontsize=8)
     names = results[0].action_names if results else ()
     siphon = names.index("SIPHON") if "SIPHON" in names else len(names)
     ids = list(range(siphon, len(names)))
