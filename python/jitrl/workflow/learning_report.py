@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jitrl.common.files import atomic_write
+from jitrl.config import ConfigError
 from jitrl.envs.contract import EPISODE, STEP, ActionLaw
 from jitrl.ppo.acting import make_acting
 from jitrl.training.replay import load_policy
@@ -79,6 +80,14 @@ def _mask(env, state, env_params):
     return law.mask
 
 
+def episode_limit(env_params) -> int:
+    """The env's step limit per episode (``max_steps``, gymnax's ``max_steps_in_episode``)."""
+    for name in ("max_steps", "max_steps_in_episode"):
+        if hasattr(env_params, name):
+            return int(getattr(env_params, name))
+    raise ConfigError(["--steps: this env declares no step limit per episode; give --steps N"])
+
+
 def play_episodes(env, env_params, policies: Mapping[str, PolicyFn], *, episodes: int, seed: int = 0,
                   num_steps: Optional[int] = None) -> List[Episodes]:
     """One episode per env for ``episodes`` envs per policy (see the module docstring).
@@ -88,7 +97,7 @@ def play_episodes(env, env_params, policies: Mapping[str, PolicyFn], *, episodes
     ``i * episodes ...`` through a ``lax.switch`` on the env's policy index, with
     the reset and step keys of env ``j`` the same for every policy."""
     if num_steps is None:
-        num_steps = int(getattr(env_params, "max_steps"))
+        num_steps = episode_limit(env_params)
     labels = tuple(policies)
     fns = tuple(policies.values())
     n_pol = len(fns)
@@ -340,5 +349,5 @@ def write_report(run_dir: str, *, episodes: int = 1000, out: Optional[str] = Non
     results = play_episodes(env, env_params, policies, episodes=episodes, seed=seed, num_steps=num_steps)
     notes = [f"run: `{run_dir}`, env {cfg.env.name}, checkpoint at update {meta.get('update')}",
              f"{episodes} episodes per policy, seed {seed}, every policy on the same boards (same reset and "
-             f"step keys); steps per episode at most {num_steps or getattr(env_params, 'max_steps', '?')}"]
+             f"step keys); steps per episode at most {num_steps or episode_limit(env_params)}"]
     return write(results, out or os.path.join(run_dir, "learning_report"), "Learning report", notes)
