@@ -1,0 +1,62 @@
+"""``scripts/learning_report.py``: the learning report of a run directory (issue 12), or of the
+baselines alone (``--env NAME``). Exit codes: 0 written, 2 a bad flag or path."""
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+from jitrl.cli.common import USAGE, CleanParser, print_problems
+from jitrl.config import ConfigError
+from jitrl.envs import UnknownEnvError, make
+from jitrl.workflow import learning_report, scripted
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = CleanParser(prog="learning_report.py",
+                    description="Play a trained policy (greedy and sampled), the random masked policy and scripted "
+                                "baselines on the same boards; write learning_report.md and plots.")
+    p.add_argument("run_dir", nargs="?", metavar="RUN_DIR", help="a run directory written by train_purejaxrl.py")
+    p.add_argument("--env", help="without RUN_DIR: report the baselines alone on this env")
+    p.add_argument("--episodes", type=int, default=1000, help="episodes per policy (default 1000)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="scan length (default: the env's max_steps, so every episode ends)")
+    p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--out", help="output folder (default RUN_DIR/learning_report)")
+    p.add_argument("--baselines", default="exit-seeker,siphon-programmer",
+                   help=f"comma-separated scripted policies ({', '.join(scripted.SCRIPTED)}), or 'none'")
+    a = p.parse_args(argv)
+    names = () if a.baselines == "none" else tuple(x for x in a.baselines.split(",") if x)
+    bad = [n for n in names if n not in scripted.SCRIPTED]
+    if bad:
+        return print_problems(ConfigError([f"--baselines: {bad[0]!r}; allowed: {', '.join(scripted.SCRIPTED)}, none"]))
+    if a.episodes < 1:
+        return print_problems(ConfigError([f"--episodes: {a.episodes}; allowed: a positive integer"]))
+    if a.steps is not None and a.steps < 1:
+        return print_problems(ConfigError([f"--steps: {a.steps}; allowed: a positive integer"]))
+    try:
+        if a.run_dir:
+            path = learning_report.write_report(a.run_dir, episodes=a.episodes, out=a.out, seed=a.seed,
+                                                num_steps=a.steps, baselines=names)
+        elif a.env:
+            env, env_params = make(a.env)
+            pols = learning_report.baseline_policies(env, env_params, names)
+            res = learning_report.play_episodes(env, env_params, pols, episodes=a.episodes, seed=a.seed,
+                                                num_steps=a.steps)
+            notes = [f"env {a.env}, {a.episodes} episodes per policy, seed {a.seed}, same boards for every policy"]
+            path = learning_report.write(res, a.out or "learning_report", "Baselines report", notes)
+        else:
+            p.error("give RUN_DIR, or --env NAME for the baselines alone")
+            return USAGE
+    except UnknownEnvError as exc:
+        return print_problems(ConfigError([f"--env: {exc}"]))
+    except ConfigError as exc:
+        return print_problems(exc)
+    except ValueError as exc:  # an env the scripted policies cannot read
+        return print_problems(ConfigError([str(exc)]))
+    print(f"wrote {path}")
+    print(open(path).read().split("## End of episodes")[0])
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
