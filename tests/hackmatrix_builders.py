@@ -52,3 +52,78 @@ def units(g):
     en = sorted(zip(np.asarray(g.enemy_row)[ea].tolist(), np.asarray(g.enemy_col)[ea].tolist()))
     tr = sorted(zip(np.asarray(g.trans_row)[ta].tolist(), np.asarray(g.trans_col)[ta].tolist()))
     return en, tr
+
+
+# ---------------------------------------------------------------- jitrl -> reference
+_KIND_NAMES = {1: "data", 2: "program", 3: "question"}
+
+
+def to_description(g, index=None):
+    """A ``hackmatrix_reference.from_description`` dict of a jitrl ``GameState``
+    (``index``: pick one env of a batched state). Covers the board, the units,
+    the player and the stage flags (the schedule is converted as
+    ``next_task = turn + turns_to_spawn``)."""
+    from tests.hackmatrix_reference.constants import ENEMY_TYPES, PROGRAMS
+    a = {k: np.asarray(v) if index is None else np.asarray(v)[index] for k, v in vars(g).items()}
+    i = lambda k: int(a[k])
+    blocks, resources, siphoned = [], [], []
+    for r in range(6):
+        for c in range(6):
+            kind = int(a["block_kind"][r, c])
+            if kind:
+                real = int(a["block_hidden_kind"][r, c])
+                d = dict(row=r, col=c, kind=_KIND_NAMES[kind], spawn=int(a["block_spawn"][r, c]),
+                         siphoned=bool(a["siphoned"][r, c]))
+                if real == 1:
+                    d["points"] = int(a["block_points"][r, c])
+                else:
+                    d["program"] = PROGRAMS[int(a["block_program"][r, c])]
+                blocks.append(d)
+            elif a["siphoned"][r, c]:
+                siphoned.append((r, c))
+            if a["credits"][r, c]:
+                resources.append(dict(row=r, col=c, credits=int(a["credits"][r, c])))
+            if a["energy"][r, c]:
+                resources.append(dict(row=r, col=c, energy=int(a["energy"][r, c])))
+    enemies = [dict(type=ENEMY_TYPES[int(a["enemy_type"][k])], row=int(a["enemy_row"][k]),
+                    col=int(a["enemy_col"][k]), hp=int(a["enemy_hp"][k]),
+                    stunned=bool(a["enemy_stunned"][k]), disabled=int(a["enemy_just_spawned"][k]),
+                    from_siphon=bool(a["enemy_from_siphon"][k]))
+               for k in np.flatnonzero(a["enemy_alive"])]
+    trans = [dict(row=int(a["trans_row"][k]), col=int(a["trans_col"][k]), turns=int(a["trans_turns"][k]),
+                  type=ENEMY_TYPES[int(a["trans_type"][k])], from_siphon=bool(a["trans_from_siphon"][k]))
+             for k in np.flatnonzero(a["trans_alive"])]
+    return dict(
+        player=dict(row=i("player_row"), col=i("player_col"), hp=i("player_hp"),
+                    credits=i("player_credits"), energy=i("player_energy"),
+                    data_siphons=i("player_siphons"), score=i("score"), attack=i("player_attack")),
+        stage=i("stage"), turn=i("turn"),
+        owned=[PROGRAMS[p] for p in np.flatnonzero(a["owned"])],
+        show=bool(a["show_active"]), calm=bool(a["calm_active"]), step=bool(a["step_skip_pending"]),
+        atk_plus_uses=i("atk_plus_uses"), pending_siphon=i("pending_siphon_spawns"),
+        interval=i("spawn_interval"), next_task=i("turn") + i("turns_to_spawn"),
+        exit=(i("exit_row"), i("exit_col")),
+        siphons=[(r, c) for r in range(6) for c in range(6) if a["siphon_pickup"][r, c]],
+        blocks=blocks, resources=resources, siphoned=siphoned, enemies=enemies, transmissions=trans,
+    )
+
+
+def random_crowded(seed, n_enemies=(0, 14), n_trans=(0, 14), n_blocks=(0, 11)):
+    """A random jitrl GameState: blocks, enemies and transmissions on distinct
+    random cells (player excluded), for differential tests."""
+    rng = np.random.default_rng(seed)
+    cells = [(r, c) for r in range(6) for c in range(6)]
+    order = rng.permutation(36)
+    player = cells[order[0]]
+    k_b = int(rng.integers(n_blocks[0], n_blocks[1] + 1))
+    k_e = int(rng.integers(n_enemies[0], n_enemies[1] + 1))
+    k_t = int(rng.integers(n_trans[0], n_trans[1] + 1))
+    rest = [cells[j] for j in order[1:]]
+    blk = rest[:k_b]
+    en = rest[k_b:k_b + k_e]
+    tr = rest[k_b + k_e:k_b + k_e + k_t]
+    corners = [(0, 0), (0, 5), (5, 0), (5, 5)]
+    exit_ = corners[int(rng.integers(4))]
+    return build(player=player, exit=exit_, blocks={c: int(rng.integers(1, 10)) for c in blk},
+                 enemies=[(int(rng.integers(4)), r, c) for r, c in en],
+                 transmissions=[(r, c, 1, int(rng.integers(4))) for r, c in tr])

@@ -45,10 +45,11 @@ def test_siphon_owing_36_fills_every_empty_cell_and_all_hatch():
         en, tr = units(n)
         assert len(en) == n_enemies  # nobody reached the player's cell through the cross
         assert int(n.pending_siphon_spawns) == 0
-        # placed = owed (36) capped only by the empty cells of the board (the exit counts
-        # as occupied in today's placement rule; it is cell (5, 5))
-        free = _empty_cells(n) + len(tr) - (0 if (5, 5) in tr or (5, 5) in en else 1)
+        # placed = owed (36) capped only by the empty cells (Swift's isPositionEmpty:
+        # not the player, a block or an enemy; the exit counts as empty)
+        free = 36 - 1 - len(CROSS) - n_enemies
         assert len(tr) == min(36, free) and len(tr) > 12, (n_enemies, len(tr), free)
+        assert _empty_cells(n) == 0
         assert len(set(tr)) == len(tr) and not set(tr) & set(en)
         # the next enemy turn hatches every one of them
         _, s2, *_ = STEP(jax.random.PRNGKey(100 + n_enemies), s, PROGRAM_OFFSET + WAIT)

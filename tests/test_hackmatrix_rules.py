@@ -149,7 +149,9 @@ def test_stage_change_and_victory():
     assert int(n.stage) == 2 and int(n.player_hp) == 3 and not bool(term)
     assert (int(n.player_row), int(n.player_col)) == (5, 5)
     assert (int(n.exit_row), int(n.exit_col)) in {(0, 0), (0, 5), (5, 0)}
-    assert int(n.trans_alive.sum()) == 2 and not bool(n.enemy_alive.any())
+    # the daemon persists into stage 2 (Swift's initializeStage keeps enemies)
+    assert int(n.trans_alive.sum()) == 2 and int(n.enemy_alive.sum()) == 1
+    assert (int(n.enemy_row[0]), int(n.enemy_col[0])) == (4, 4) and int(n.block_kind[4, 4]) == 0
     assert int(n.spawn_interval) == 11 and not bool(n.calm_active) and int(n.atk_plus_uses) == 0
     assert int(n.player_attack) == 2 and int(s.history_count) == 0 and int(n.turn) == 0
     assert float(info["r_stage"]) == 1.0 and float(info["r_hp"]) == 1.0 and float(info["r_distance"]) == 0.0

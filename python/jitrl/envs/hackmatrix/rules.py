@@ -305,7 +305,6 @@ def complete_stage(state: EnvState, params: EnvParams) -> EnvState:
         spawn_interval=interval, turns_to_spawn=interval,
         show_active=jnp.asarray(False), calm_active=jnp.asarray(False),
         step_skip_pending=jnp.asarray(False), atk_plus_uses=jnp.int32(0),
-        pending_siphon_spawns=jnp.int32(0),
     )
     won = stage > NUM_STAGES
     reward = stage_reward(old_stage, params)
