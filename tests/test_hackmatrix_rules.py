@@ -8,7 +8,7 @@ import jitrl
 from jitrl.envs.hackmatrix import common, rewards, rules
 from jitrl.envs.hackmatrix.state import (
     ACTION_SIPHON, BLOCK_DATA, BLOCK_PROGRAM, BLOCK_QUESTION, DAEMON, GLITCH, PROGRAM_OFFSET,
-    PROGRAM_SPAWN, ROW, SIPH_PLUS, VIRUS, WAIT, EnvParams, empty_game, wrap_game,
+    MAX_ENEMIES, PROGRAM_SPAWN, ROW, SIPH_PLUS, VIRUS, WAIT, EnvParams, empty_game, wrap_game,
 )
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
@@ -78,7 +78,7 @@ def test_line_attack_stuns_and_blocks_stop_the_line():
     s = STEP(KEY, wrap_game(g3), RIGHT)[1]
     assert not bool(s.game.trans_alive.any()) and int(s.game.player_col) == 0
     # killing counts
-    g4 = with_enemy(game(player_row=0, player_col=0), VIRUS, 0, 2, enemy_hp=jnp.full((12,), 1, jnp.int32))
+    g4 = with_enemy(game(player_row=0, player_col=0), VIRUS, 0, 2, enemy_hp=jnp.full((MAX_ENEMIES,), 1, jnp.int32))
     s, info = (lambda o: (o[1], o[5]))(STEP(KEY, wrap_game(g4), RIGHT))
     assert int(s.game.kills) == 1 and not bool(s.game.enemy_alive.any())
     assert float(info["r_kill"]) == pytest.approx(0.3)
@@ -149,7 +149,9 @@ def test_stage_change_and_victory():
     assert int(n.stage) == 2 and int(n.player_hp) == 3 and not bool(term)
     assert (int(n.player_row), int(n.player_col)) == (5, 5)
     assert (int(n.exit_row), int(n.exit_col)) in {(0, 0), (0, 5), (5, 0)}
-    assert int(n.trans_alive.sum()) == 2 and not bool(n.enemy_alive.any())
+    # the daemon persists into stage 2 (Swift's initializeStage keeps enemies)
+    assert int(n.trans_alive.sum()) == 2 and int(n.enemy_alive.sum()) == 1
+    assert (int(n.enemy_row[0]), int(n.enemy_col[0])) == (4, 4) and int(n.block_kind[4, 4]) == 0
     assert int(n.spawn_interval) == 11 and not bool(n.calm_active) and int(n.atk_plus_uses) == 0
     assert int(n.player_attack) == 2 and int(s.history_count) == 0 and int(n.turn) == 0
     assert float(info["r_stage"]) == 1.0 and float(info["r_hp"]) == 1.0 and float(info["r_distance"]) == 0.0

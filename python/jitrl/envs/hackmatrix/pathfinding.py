@@ -9,10 +9,8 @@ The enemy turn does not need whole distance maps for its "other enemies
 block" BFS, only which free neighbours of the enemy are nearest to the player:
 :func:`first_reached` runs the same wavefront on bit boards
 (:mod:`bitboard`) and keeps the reached set of the sweep that first touches
-those neighbours (it also answers a virus's second step, see
-:func:`first_reached`). :func:`choose_move` (distance maps) and
-:func:`choose_move_layers` (those sets) apply the same rule through
-:func:`_decide`.
+those neighbours. The move rule itself (Swift's ``findNextMove``) is
+``rules._enemies_act``.
 """
 from __future__ import annotations
 
@@ -158,94 +156,3 @@ def neighbour_cells(row, col):
     h = w = 6
     on = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
     return rows, cols, on
-
-
-def _gather(grid, rows, cols, on, fill):
-    rc = jnp.clip(rows, 0, grid.shape[0] - 1)
-    cc = jnp.clip(cols, 0, grid.shape[1] - 1)
-    return jnp.where(on, grid[rc, cc], fill)
-
-
-def _pick(u, cand, prefer):
-    """Index among ``cand`` (bool[4]) with the largest random value ``u[i]``,
-    restricted to ``prefer`` when any preferred candidate exists."""
-    pc = cand & prefer
-    cand = jnp.where(jnp.any(pc), pc, cand)
-    return jnp.argmax(jnp.where(cand, u, -1)), jnp.any(cand)
-
-
-def _decide(u, row, col, target, rows, cols, main, can_enter, occ, d_free, pref):
-    """The move rule on the four neighbours (``rows``, ``cols``).
-
-    ``main``: bool[4] free neighbours at the least finite "enemies block" BFS
-    distance; ``can_enter``: on the board, enterable, not the target; ``occ``:
-    taken by another enemy; ``d_free``: int[4] enemy-free BFS distances.
-    """
-    inf = 36
-    free_ok = can_enter & ~occ
-    d = jnp.where(can_enter, d_free, inf)
-    best = jnp.min(d)
-    free_short = can_enter & (d == best) & (best < inf)
-    man_self = jnp.abs(row - target[0]) + jnp.abs(col - target[1])
-    man = jnp.abs(rows - target[0]) + jnp.abs(cols - target[1])
-    man_m = jnp.where(free_ok & (man < man_self), man, inf)
-    c3 = (man_m == jnp.min(man_m)) & (man_m < inf)
-    cand = jnp.where(jnp.any(main), main,
-                     jnp.where(jnp.any(free_short), free_short & ~occ, c3))
-    idx, moved = _pick(u, cand, pref)
-    return (jnp.where(moved, rows[idx], row).astype(jnp.int32),
-            jnp.where(moved, cols[idx], col).astype(jnp.int32), moved)
-
-
-def choose_move(key, row, col, target, dist_all, dist_free, enterable, enemy_occ, prefer):
-    """The enemy's next cell towards ``target`` (the player).
-
-    Rules (issue 3): step to a neighbour on a shortest path in ``dist_all`` (BFS
-    where other enemies and transmissions block); if none exists, use
-    ``dist_free`` (BFS ignoring enemies) and step there if that cell is not taken
-    by an enemy; if that gives no path either, step to the enterable neighbour
-    that most reduces the Manhattan distance. Ties are broken at random, first
-    restricted to ``prefer`` cells (blocks for a glitch, hidden cells for a
-    cryptog).
-
-    Args:
-      row, col: the enemy's cell; target: (row, col) of the player.
-      dist_all, dist_free: int32[H, W] BFS distances to the target.
-      enterable: bool[H, W] cells the enemy may step on when free of enemies
-        (open for its kind, no transmission).
-      enemy_occ: bool[H, W] cells taken by other enemies.
-      prefer: bool[H, W] tie-break preference.
-    Returns: (new_row, new_col, moved).
-    """
-    h, w = dist_all.shape
-    inf = h * w
-    rows, cols, on = neighbour_cells(row, col)
-    not_target = ~((rows == target[0]) & (cols == target[1]))
-    can_enter = _gather(enterable, rows, cols, on, False) & not_target
-    occ = _gather(enemy_occ, rows, cols, on, True)
-    pref = _gather(prefer, rows, cols, on, False)
-    free_ok = can_enter & ~occ
-    d = jnp.where(free_ok, _gather(dist_all, rows, cols, on, inf), inf)
-    best = jnp.min(d)
-    main = free_ok & (d == best) & (best < inf)
-    u = jax.random.uniform(key, (4,))
-    return _decide(u, row, col, target, rows, cols, main, can_enter, occ,
-                   _gather(dist_free, rows, cols, on, inf), pref)
-
-
-def choose_move_layers(u, row, col, target, layer: bb.Bits, dist_free, enterable: bb.Bits,
-                       enemy_occ: bb.Bits, prefer: bb.Bits):
-    """:func:`choose_move` with the "enemies block" BFS given by :func:`first_reached`:
-    ``layer`` is its ``x_k`` (for both steps of a virus), or empty when no free
-    neighbour is reachable; the free neighbours in ``layer`` are exactly the
-    main rule's candidates. ``u``: int32[4] random tie-break values; the other
-    boards are bit boards; ``dist_free``: int32[H, W]."""
-    rows, cols, on = neighbour_cells(row, col)
-    rc, cc = jnp.clip(rows, 0, bb.GRID - 1), jnp.clip(cols, 0, bb.GRID - 1)
-    not_target = ~((rows == target[0]) & (cols == target[1]))
-    can_enter = on & bb.test(enterable, rc, cc) & not_target
-    occ = bb.test(enemy_occ, rc, cc)
-    main = can_enter & ~occ & bb.test(layer, rc, cc)
-    pref = on & bb.test(prefer, rc, cc)
-    d_free = jnp.where(on, dist_free[rc, cc], bb.GRID * bb.GRID)
-    return _decide(u, row, col, target, rows, cols, main, can_enter, occ, d_free, pref)

@@ -37,22 +37,22 @@ and the flag clears. Otherwise the enemy turn runs:
 1. turn counter +1;
 2. transmissions tick; at 0 turns left each becomes its enemy (full HP,
    ``just_spawned``) on its cell;
-3. enemies act one after another (slot order, ``lax.scan``): stunned and
-   just-spawned enemies do nothing; an enemy next to the player attacks (HP -1)
-   instead of moving, otherwise it steps along a shortest path (see
-   ``pathfinding.choose_move``: other enemies and transmissions block; glitches
-   walk over blocks and prefer them; cryptogs prefer cells outside the player's
-   row and column). A virus acts twice unless its first action was an attack;
+3. enemies act (``_enemies_act``, Swift's ``executeEnemyStepWithCapture``):
+   every enemy's sub-step 0 in a random order, then the viruses' sub-step 1
+   in a fresh random order; stunned and just-spawned enemies do nothing; an
+   enemy next to the player attacks (HP -1, and skips its second sub-step),
+   otherwise it moves by Swift's deterministic ``findNextMove`` and fallbacks;
 4. the scheduled spawn: unless CALM is active, ``turns_to_spawn`` counts down
    and at 0 one transmission appears on a random empty cell and the countdown
    restarts at ``spawn_interval``;
-5. transmissions owed by siphons are placed (``from_siphon``; beyond the free
-   cells or the ``MAX_TRANSMISSIONS`` slots they are dropped);
+5. transmissions owed by siphons are placed (``from_siphon``; one slot per
+   cell, so only a failed cell search drops one, as in Swift);
 6. stuns and ``just_spawned`` clear.
 
 Stage completion: stage +1, HP +1 (max 3), spawn interval and countdown reset
 to ``13 - stage``, SHOW, CALM, STEP and ATK+ uses cleared (attack damage is
-kept), the UNDO history cleared, and a new board around the player's corner.
+kept), the UNDO history cleared, and a new board around the player's corner;
+enemies, transmissions and owed siphon spawns carry over (``generation.new_stage``).
 Completing stage 8 wins (the episode terminates). HP 0 terminates (death).
 """
 from __future__ import annotations
@@ -64,12 +64,12 @@ import jax.numpy as jnp
 
 from jitrl.envs.hackmatrix import bitboard as bb
 from jitrl.envs.hackmatrix import common, generation, programs
-from jitrl.envs.hackmatrix.pathfinding import bfs_distances, choose_move_layers, first_reached
+from jitrl.envs.hackmatrix.pathfinding import bfs_distances, first_reached, neighbour_cells
 from jitrl.envs.hackmatrix.state import (
     ACTION_SIPHON, BLOCK_DATA, BLOCK_NONE, BLOCK_PROGRAM, CRYPTOG, DIRECTIONS, ENEMY_MAX_HP,
     ENEMY_SPEED,
     GLITCH, GRID, MAX_ENEMIES, MAX_HP, MAX_TRANSMISSIONS, NUM_PROGRAMS, NUM_STAGES,
-    PROGRAM_OFFSET, EnvParams, EnvState, GameState, clear_history, push_history,
+    PROGRAM_OFFSET, VIRUS, EnvParams, EnvState, GameState, clear_history, push_history,
     select_state,
 )
 
@@ -212,61 +212,98 @@ def _tick_transmissions(game: GameState) -> GameState:
     )
 
 
+def enemy_orders(key) -> jax.Array:
+    """int32[2, MAX_ENEMIES]: the slot order of sub-step 0 and of sub-step 1
+    (Swift's ``enemies.shuffled()``, fresh at each sub-step; dead slots are skipped)."""
+    u = jax.random.bits(key, (2, MAX_ENEMIES), jnp.uint32)
+    return jnp.argsort(u, axis=1).astype(jnp.int32)
+
+
+def _first(mask):
+    """(index of the first True of bool[4], any True)."""
+    return jnp.argmax(mask).astype(jnp.int32), jnp.any(mask)
+
+
 def _enemies_act(key, game: GameState) -> GameState:
-    """Step 3 of the enemy turn. Blocks and transmissions do not change while
-    the enemies act, so the enemy-free BFS maps (one for glitches, one for the
-    others) are computed once; each enemy runs one bit-board wavefront with the
-    other enemies blocking (``pathfinding.first_reached``) that serves both steps
-    of a virus. The scan carries only the enemy cells and the player's HP."""
+    """Step 3 of the enemy turn, as ``runEnemyTurn`` / ``executeEnemyStepWithCapture``
+    and ``Pathfinding.findNextMove`` (issue 8, item 5).
+
+    Sub-step 0 for every enemy in a random order, then, when a virus exists,
+    sub-step 1 (a fresh random order) for the viruses. An enemy that is
+    stunned, just spawned or has attacked this turn does nothing; next to the
+    player it attacks (HP -1); otherwise it moves one cell:
+
+    1. BFS to the player where blocks (not for glitches), other enemies and
+       transmissions block: the first direction, in the order up, down, left,
+       right, that starts a shortest path (Swift's BFS records only the first
+       path to reach the player, so this is deterministic);
+    2. else the same BFS ignoring enemies and transmissions, taken only if that
+       first cell is free of them;
+    3. else the enterable free neighbour nearest the player by Manhattan
+       distance (first in direction order; it may be farther than the enemy's
+       own cell); else it stays.
+
+    Positions update at once (later enemies see them). One bit-board wavefront
+    per enemy and sub-step (``pathfinding.first_reached``); the BFS of rule 2
+    does not depend on the units, so it is one distance map per turn (blocks;
+    a glitch's is the Manhattan distance)."""
     blocks = game.block_kind != BLOCK_NONE
     trans = common.trans_occupancy(game)
     pr, pc = game.player_row, game.player_col
     target = (pr, pc)
-    ar = jnp.arange(GRID)
-    in_line = (ar[:, None] == pr) | (ar[None, :] == pc)
     blk, trn = bb.pack(blocks), bb.pack(trans)
     tgt = bb.cell(pr, pc)
-    hidden = bb.pack(~in_line)
-    dist_free = jax.vmap(bfs_distances, in_axes=(0, None))(
-        jnp.stack([blocks | trans, trans]), target)  # [non-glitch, glitch]
-    u = (jax.random.bits(key, (MAX_ENEMIES, 2, 4), jnp.uint32) >> 1).astype(jnp.int32)
+    d_block = bfs_distances(blocks, target)
+    inf = GRID * GRID
+    orders = enemy_orders(key)
+    has_virus = jnp.any(game.enemy_alive & (game.enemy_type == VIRUS))
     slots = jnp.arange(MAX_ENEMIES)
     zero = jnp.zeros((), jnp.int32)
+    speed = jnp.asarray(ENEMY_SPEED)
 
-    def body(carry, i):
-        rows, cols, hp = carry
-        etype = game.enemy_type[i]
-        active = game.enemy_alive[i] & ~game.enemy_stunned[i] & ~game.enemy_just_spawned[i]
-        glitch = etype == GLITCH
-        others = bb.union_of_cells(rows, cols, game.enemy_alive & (slots != i))
-        solid = bb.b_where(glitch, trn, bb.b_or(blk, trn))
-        enterable = bb.b_not(solid)
-        prefer = bb.b_where(glitch, blk, bb.b_where(etype == CRYPTOG, hidden, (zero, zero)))
-        d_free = dist_free[glitch.astype(jnp.int32)]
-        r, c = rows[i], cols[i]
-        open_ = bb.b_or(bb.b_and(enterable, bb.b_not(others)), tgt)
-        here = bb.cell(r, c)
-        free_nbrs = bb.b_and(bb.b_and(bb.dilate(here), bb.b_not(here)),
-                             bb.b_and(open_, bb.b_not(tgt)))
-        found, reached = first_reached(open_, tgt, free_nbrs)
-        layer = bb.b_where(found, reached, (zero, zero))
-        acting = active
-        for sub in range(2):
-            if sub == 1:
-                acting = acting & (jnp.asarray(ENEMY_SPEED)[etype] >= 2)
+    def make_body(sub):
+        def body(carry, i):
+            rows, cols, hp, attacked = carry
+            etype = game.enemy_type[i]
+            glitch = etype == GLITCH
+            active = (game.enemy_alive[i] & ~game.enemy_stunned[i] & ~game.enemy_just_spawned[i]
+                      & ~attacked[i] & (speed[etype] > sub))
+            r, c = rows[i], cols[i]
             adjacent = (jnp.abs(r - pr) + jnp.abs(c - pc)) == 1
-            attack = acting & adjacent
+            attack = active & adjacent
+            others = bb.union_of_cells(rows, cols, game.enemy_alive & (slots != i))
+            occupied = bb.b_or(others, trn)
+            enterable = bb.b_where(glitch, (zero + bb.WORD, zero + bb.WORD), bb.b_not(blk))
+            open_ = bb.b_or(bb.b_and(enterable, bb.b_not(occupied)), tgt)
+            here = bb.cell(r, c)
+            free_nbrs = bb.b_and(bb.b_and(bb.dilate(here), bb.b_not(here)),
+                                 bb.b_and(open_, bb.b_not(tgt)))
+            found, layer = first_reached(open_, tgt, free_nbrs)
+            nr, nc, on = neighbour_cells(r, c)
+            rc, cc = jnp.clip(nr, 0, GRID - 1), jnp.clip(nc, 0, GRID - 1)
+            can_enter = on & bb.test(enterable, rc, cc)
+            occ = bb.test(occupied, rc, cc)
+            i1, ok1 = _first(can_enter & ~occ & bb.test(layer, rc, cc) & found)
+            man = jnp.abs(nr - pr) + jnp.abs(nc - pc)
+            d2 = jnp.where(can_enter, jnp.where(glitch, man, d_block[rc, cc]), inf)
+            i2 = jnp.argmin(d2).astype(jnp.int32)  # first minimum
+            ok2 = (d2[i2] < inf) & ~occ[i2]
+            m3 = jnp.where(can_enter & ~occ, man, inf)
+            i3 = jnp.argmin(m3).astype(jnp.int32)
+            ok3 = m3[i3] < inf
+            idx = jnp.where(ok1, i1, jnp.where(ok2, i2, i3))
+            go = active & ~adjacent & (ok1 | ok2 | ok3)
+            rows = rows.at[i].set(jnp.where(go, nr[idx], r))
+            cols = cols.at[i].set(jnp.where(go, nc[idx], c))
             hp = hp - attack.astype(jnp.int32)
-            nr, nc, _ = choose_move_layers(u[i, sub], r, c, target, layer, d_free, enterable,
-                                           others, prefer)
-            go = acting & ~adjacent
-            r = jnp.where(go, nr, r)
-            c = jnp.where(go, nc, c)
-            acting = acting & ~attack
-        return (rows.at[i].set(r), cols.at[i].set(c), hp), None
+            attacked = attacked | ((slots == i) & attack)
+            return (rows, cols, hp, attacked), None
+        return body
 
-    (rows, cols, hp), _ = jax.lax.scan(
-        body, (game.enemy_row, game.enemy_col, game.player_hp), slots)
+    carry = (game.enemy_row, game.enemy_col, game.player_hp, jnp.zeros((MAX_ENEMIES,), bool))
+    carry, _ = jax.lax.scan(make_body(0), carry, orders[0])
+    after, _ = jax.lax.scan(make_body(1), carry, orders[1])
+    rows, cols, hp, _ = jax.tree_util.tree_map(lambda a, b: jnp.where(has_virus, a, b), after, carry)
     return game.replace(enemy_row=rows, enemy_col=cols, player_hp=jnp.maximum(hp, 0))
 
 
@@ -305,7 +342,6 @@ def complete_stage(state: EnvState, params: EnvParams) -> EnvState:
         spawn_interval=interval, turns_to_spawn=interval,
         show_active=jnp.asarray(False), calm_active=jnp.asarray(False),
         step_skip_pending=jnp.asarray(False), atk_plus_uses=jnp.int32(0),
-        pending_siphon_spawns=jnp.int32(0),
     )
     won = stage > NUM_STAGES
     reward = stage_reward(old_stage, params)

@@ -81,8 +81,14 @@ from flax import struct
 # ---------------------------------------------------------------- sizes
 GRID = 6
 NUM_CELLS = GRID * GRID
-MAX_ENEMIES = 12
-MAX_TRANSMISSIONS = 12
+#: Enemy and transmission slots: one per cell. Enemies and transmissions never
+#: share a cell with each other or with the player (transmissions are placed on
+#: empty cells, enemies hatch on their transmission's cell and only move or are
+#: pushed onto cells free of both), so at most 35 are on the board at once;
+#: nothing is ever dropped for lack of a slot (issue 8, item 2; asserted by
+#: ``tests/test_hackmatrix_capacity.py``).
+MAX_ENEMIES = GRID * GRID
+MAX_TRANSMISSIONS = GRID * GRID
 HISTORY_LEN = 4
 NUM_STAGES = 8
 MAX_HP = 3
