@@ -8,7 +8,7 @@ import jitrl
 from jitrl.envs.hackmatrix import common, rewards, rules
 from jitrl.envs.hackmatrix.state import (
     ACTION_SIPHON, BLOCK_DATA, BLOCK_PROGRAM, BLOCK_QUESTION, DAEMON, GLITCH, PROGRAM_OFFSET,
-    MAX_ENEMIES, PROGRAM_SPAWN, ROW, SIPH_PLUS, VIRUS, WAIT, EnvParams, empty_game, wrap_game,
+    MAX_ENEMIES, PROGRAM_SPAWN, ROW, SIPH_PLUS, VIRUS, WAIT, empty_game, wrap_game,
 )
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3

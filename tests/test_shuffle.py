@@ -3,7 +3,6 @@ uniform random permutation."""
 import itertools
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jitrl.ppo import shuffle

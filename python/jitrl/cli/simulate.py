@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from typing import List, Optional
 
-from jitrl.cli.common import USAGE, CleanParser, print_problems
+from jitrl.cli.common import CleanParser, print_problems
 from jitrl.config import ConfigError
 from jitrl.envs import make
 from jitrl.training.replay import load_policy

@@ -47,7 +47,7 @@ import numpy as np
 from jitrl.envs.hackmatrix import common
 from jitrl.envs.hackmatrix.state import (
     BLOCK_DATA, BLOCK_NONE, BLOCK_PROGRAM, BLOCK_QUESTION, CORNERS, GRID, MAX_TRANSMISSIONS,
-    NUM_ENEMY_TYPES, NUM_PROGRAMS, NUM_STAGES, PROGRAM_SPAWN, EnvParams, GameState, empty_game,
+    NUM_ENEMY_TYPES, NUM_PROGRAMS, PROGRAM_SPAWN, EnvParams, GameState, empty_game,
 )
 
 MIN_BLOCKS, MAX_BLOCKS = 5, 11

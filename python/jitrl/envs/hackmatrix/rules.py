@@ -66,7 +66,7 @@ from jitrl.envs.hackmatrix import bitboard as bb
 from jitrl.envs.hackmatrix import common, generation, programs
 from jitrl.envs.hackmatrix.pathfinding import bfs_distances, first_reached, neighbour_cells
 from jitrl.envs.hackmatrix.state import (
-    ACTION_SIPHON, BLOCK_DATA, BLOCK_NONE, BLOCK_PROGRAM, CRYPTOG, DIRECTIONS, ENEMY_MAX_HP,
+    ACTION_SIPHON, BLOCK_DATA, BLOCK_NONE, BLOCK_PROGRAM, DIRECTIONS, ENEMY_MAX_HP,
     ENEMY_SPEED,
     GLITCH, GRID, MAX_ENEMIES, MAX_HP, MAX_TRANSMISSIONS, NUM_PROGRAMS, NUM_STAGES,
     PROGRAM_OFFSET, VIRUS, EnvParams, EnvState, GameState, clear_history, push_history,
