@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 from typing import List, Optional
 
-from jitrl.cli.common import USAGE, CleanParser, print_problems
+from jitrl.cli.common import USAGE, CleanParser, guarded, print_problems
 from jitrl.config import ConfigError
 from jitrl.envs import UnknownEnvError, make
 from jitrl.workflow import learning_report, scripted
 
 
+@guarded
 def main(argv: Optional[List[str]] = None) -> int:
     p = CleanParser(prog="learning_report.py",
                     description="Play a trained policy (greedy and sampled), the random masked policy and scripted "

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from typing import List, Optional
 
-from jitrl.cli.common import CleanParser, print_problems
+from jitrl.cli.common import CleanParser, guarded, print_problems
 from jitrl.config import ConfigError
 from jitrl.envs import make
 from jitrl.training.replay import load_policy
@@ -24,6 +24,7 @@ def _lattice(text: str):
     return v
 
 
+@guarded
 def main(argv: Optional[List[str]] = None) -> int:
     p = CleanParser(prog="kmc_simulate.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", metavar="RUN", help="a kmc-tio2 run directory written by train_purejaxrl.py")

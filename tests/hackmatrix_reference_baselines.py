@@ -3,7 +3,7 @@
 Swift game (``tests/hackmatrix_reference``: the Swift game is the truth), with Swift's own rewards
 (RewardCalculator, term by term). Run from the repository root:
 
-    python scripts/reference_baselines.py --episodes 2000
+    python tests/hackmatrix_reference_baselines.py --episodes 2000
 
 Same policies as the jitted ones (BFS to the exit over cells without a block, the legal move
 whose target is nearest; ``siphoner``: siphon where the cross holds >= 2 unsiphoned blocks;
