@@ -1,4 +1,4 @@
-"""``scripts/learning_report.py``: the learning report of a run directory (issue 12), or of the
+"""``scripts/learning_report.py``: the learning report of a run directory, or of the
 baselines alone (``--env NAME``). Exit codes: 0 written, 2 a bad flag or path."""
 from __future__ import annotations
 

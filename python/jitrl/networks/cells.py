@@ -1,4 +1,4 @@
-"""Per-cell actor-critic for board games (``network: cells``; issue 12).
+"""Per-cell actor-critic for board games (``network: cells``).
 
 A flat observation ``[B, G + R * C * K]`` is read through a :class:`BoardLayout`:
 the trailing ``R * C * K`` entries are an ``R x C`` board with ``K`` channels

@@ -1,4 +1,4 @@
-"""The learning report (issue 12): what a trained policy does, beside baselines, on the same boards.
+"""The learning report: what a trained policy does, beside baselines, on the same boards.
 
 :func:`play_episodes` plays one episode in each of ``episodes`` envs at once
 (``vmap``) for a fixed number of steps in one jitted ``lax.scan`` (default:
@@ -12,7 +12,7 @@ Per episode it records the return, the length, every reward term the env
 declares (its step metrics named ``r_*``), the env's episode metrics at the
 last step (HackMatrix: highest stage, won, died, programs and siphons used),
 how the episode ended (stage 8 cleared / death / truncation), how often each
-action was taken, and the siphon's "strategic use" signal of seed 004: of the
+action was taken, and the siphon's "strategic use" signal of the users' earlier SB3 HackMatrix agent: of the
 steps where the siphon becomes legal (legal now, not on the step before), the
 fraction where it is used at once.
 

@@ -1,4 +1,4 @@
-"""Scripted HackMatrix baselines as jittable policies ``(key, obs, mask) -> action`` (issue 12).
+"""Scripted HackMatrix baselines as jittable policies ``(key, obs, mask) -> action``.
 
 They see what the agent sees: the board is decoded from the observation by
 channel *name* (:class:`jitrl.networks.cells.BoardLayout`, built from the

@@ -1,4 +1,4 @@
-"""Production KMC runs (issue 9, seed 001 "Research Integration"): a trained (or
+"""Production KMC runs (the large-lattice runs a materials scientist does after training): a trained (or
 neutral) proposal runs on a large lattice, vmapped over replicas, and the
 weighted (physical) and unweighted (steered) observables are written with
 their standard errors, the trajectory ESS and a height-map picture.

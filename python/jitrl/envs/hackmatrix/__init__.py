@@ -1,4 +1,4 @@
-"""HackMatrix: a jittable 6x6 grid game (clone of 868-HACK), issue 3.
+"""HackMatrix: a jittable 6x6 grid game (clone of 868-HACK; the Swift game is the ground truth, docs/hackmatrix-rules.md).
 
 Modules: ``state`` (dataclasses, constants), ``common`` (board queries),
 ``pathfinding`` (wavefront BFS), ``generation`` (stage set-up), ``rules``

@@ -1,4 +1,4 @@
-"""Stage set-up: Swift's ``initializeStage`` (GameState.swift; issue 8).
+"""Stage set-up: Swift's ``initializeStage`` (GameState.swift).
 
 * The player stands in a corner (a random one at the start of the episode; at a
   later stage the corner of the exit just taken); the exit goes to one of the

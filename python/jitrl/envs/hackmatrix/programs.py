@@ -14,7 +14,7 @@ Public API
   included, is free and can be chained. STEP only sets ``step_skip_pending``;
   the rules skip the next enemy turn when they see it.
 
-Effects (rules of issue 3; where the issue is silent the choice is written here)
+Effects (rules of the Swift game; where it is silent the choice is written here)
 ==============================================================================
 Enemies are all alive enemies, hidden cryptogs included (as in the original
 game, whose conditions look at every enemy). "Attack damage" is

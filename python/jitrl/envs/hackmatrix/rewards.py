@@ -1,4 +1,4 @@
-"""Reward terms of issue 3, one function output each; the reward is their sum.
+"""Reward terms, one function output each; the reward is their sum.
 
 Every term is computed from the state before the step (``prev``), the state
 after the step *before* a new board is laid out (``after``) and the step's

@@ -1,4 +1,4 @@
-"""The HackMatrix transition (issue 3, "Rules" and "Turn order").
+"""The HackMatrix transition (docs/hackmatrix-rules.md).
 
 ``transition(key, state, action, params) -> (state, events)`` applies one
 action and, when the turn ends, the enemy turn. It does *not* lay out the next
@@ -226,7 +226,7 @@ def _first(mask):
 
 def _enemies_act(key, game: GameState) -> GameState:
     """Step 3 of the enemy turn, as ``runEnemyTurn`` / ``executeEnemyStepWithCapture``
-    and ``Pathfinding.findNextMove`` (issue 8, item 5).
+    and ``Pathfinding.findNextMove`` (docs/hackmatrix-rules.md).
 
     Sub-step 0 for every enemy in a random order, then, when a virus exists,
     sub-step 1 (a fresh random order) for the viruses. An enemy that is

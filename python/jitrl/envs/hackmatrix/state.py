@@ -85,7 +85,7 @@ NUM_CELLS = GRID * GRID
 #: share a cell with each other or with the player (transmissions are placed on
 #: empty cells, enemies hatch on their transmission's cell and only move or are
 #: pushed onto cells free of both), so at most 35 are on the board at once;
-#: nothing is ever dropped for lack of a slot (issue 8, item 2; asserted by
+#: nothing is ever dropped for lack of a slot (asserted by
 #: ``tests/test_hackmatrix_capacity.py``).
 MAX_ENEMIES = GRID * GRID
 MAX_TRANSMISSIONS = GRID * GRID

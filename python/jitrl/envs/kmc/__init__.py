@@ -1,4 +1,4 @@
-"""TiO2 thin-film lattice KMC env (issue 4): ``jitrl.make("kmc-tio2", lattice_size=(nx, ny, nz))``."""
+"""TiO2 thin-film lattice KMC env: ``jitrl.make("kmc-tio2", lattice_size=(nx, ny, nz))``."""
 from jitrl.envs.kmc.env import KMCTiO2
 from jitrl.envs.kmc.state import EnvParams, EnvState
 

@@ -7,30 +7,30 @@ table, with sources, is in ``PARAMETERS.md`` next to this file.
 | name | default | unit | meaning | source |
 | --- | --- | --- | --- | --- |
 | ``K_B`` | 8.617333262e-5 | eV/K | Boltzmann constant | CODATA 2018 (exact SI-derived) |
-| ``temperature`` | 180.0 | K | substrate temperature | seed 000/001 stage-1 config ``temperature: 180.0`` |
-| ``nu`` | 1e13 | 1/s | attempt frequency of hops and desorption | issue 4; the usual ~k_B T/h order of magnitude |
-| ``F_Ti`` | 0.1 | ML/s per column | Ti deposition flux | issue 4; seed 000 ``deposition_rate: 0.1`` |
-| ``F_O`` | 0.2 | ML/s per column | O deposition flux (F_O/F_Ti = 2 -> O/Ti -> 2) | issue 4 |
-| ``E_d_Ti`` | 0.30 | eV | terrace hop barrier of a Ti adatom | issue 4 (illustrative, not fitted) |
-| ``E_d_O`` | 0.40 | eV | terrace hop barrier of an O adatom | issue 4 (illustrative, not fitted) |
-| ``E_des_Ti`` | 2.0 | eV | desorption barrier of Ti | issue 4 (illustrative, not fitted) |
-| ``E_des_O`` | 2.5 | eV | desorption barrier of O | issue 4 (illustrative, not fitted) |
-| ``E_ES`` | 0.15 | eV | Ehrlich-Schwoebel extra barrier for a hop that crosses a step edge (one level down or up) | issue 4 (illustrative, not fitted); symmetric: issue 9 |
-| ``E_TiO`` | 0.30 | eV | lateral bond Ti-O | issue 4 (illustrative, not fitted) |
-| ``E_TiTi`` | 0.15 | eV | lateral bond Ti-Ti | issue 4 (illustrative, not fitted) |
-| ``E_OO`` | 0.05 | eV | lateral bond O-O | issue 4 (illustrative, not fitted) |
-| ``hops_enabled`` | 1.0 | - | 0 makes every hop infeasible (random-deposition limit) | issue 4 test "hops switched off by params" |
-| ``desorption_enabled`` | 1.0 | - | 0 makes every desorption infeasible | issue 4 test "desorption switched off by params" |
-| ``max_steps`` | 1000 | events | episode length (truncation) | issue 4 / seed 000 ``max_steps`` |
-| ``roughness_weight`` | 1.0 | - | reward weight | seed 001 ``w_roughness`` |
-| ``coverage_weight`` | 0.5 | - | reward weight | seed 001 ``w_coverage`` |
-| ``ratio_weight`` | 0.2 | - | reward weight | seed 001 ``w_ratio`` |
-| ``ess_weight`` | 0.3 | - | reward weight (the ESS penalty, ``ess_penalty``) | seed 001 ``w_ess`` |
-| ``target_o_ti`` | 2.0 | - | stoichiometric O/Ti of the ratio penalty | TiO2; seed 001 ``|O/Ti - 2.0|`` |
-| ``ess_target`` | 0.5 | - | ESS ratio below which the ESS penalty (``ess_penalty``) applies | seed 001 ``max(0, 0.5 - ESS_ratio)`` |
-| ``target_coverage`` | 1.0 | ML | ``objective: rare-event``: the episode ends when this many atoms per column were deposited | issue 9 |
-| ``threshold`` | 0.5 | unit of the observable | ``objective: rare-event``: the event is ``observable < threshold`` at ``target_coverage`` | issue 9 |
-| ``rare_lambda`` | 5.0 | - | ``objective: rare-event``: terminal reward ``rare_lambda * 1[event]`` | issue 9 |
+| ``temperature`` | 180.0 | K | substrate temperature | the users' SB3 KMC trainer's stage-1 config ``temperature: 180.0`` |
+| ``nu`` | 1e13 | 1/s | attempt frequency of hops and desorption | the usual ~k_B T/h order of magnitude |
+| ``F_Ti`` | 0.1 | ML/s per column | Ti deposition flux | the users' SB3 KMC trainer ``deposition_rate: 0.1`` |
+| ``F_O`` | 0.2 | ML/s per column | O deposition flux (F_O/F_Ti = 2 -> O/Ti -> 2) | jitrl's choice |
+| ``E_d_Ti`` | 0.30 | eV | terrace hop barrier of a Ti adatom | illustrative, not fitted |
+| ``E_d_O`` | 0.40 | eV | terrace hop barrier of an O adatom | illustrative, not fitted |
+| ``E_des_Ti`` | 2.0 | eV | desorption barrier of Ti | illustrative, not fitted |
+| ``E_des_O`` | 2.5 | eV | desorption barrier of O | illustrative, not fitted |
+| ``E_ES`` | 0.15 | eV | Ehrlich-Schwoebel extra barrier for a hop that crosses a step edge (one level down or up) | illustrative, not fitted; symmetric (detailed balance) |
+| ``E_TiO`` | 0.30 | eV | lateral bond Ti-O | illustrative, not fitted |
+| ``E_TiTi`` | 0.15 | eV | lateral bond Ti-Ti | illustrative, not fitted |
+| ``E_OO`` | 0.05 | eV | lateral bond O-O | illustrative, not fitted |
+| ``hops_enabled`` | 1.0 | - | 0 makes every hop infeasible (random-deposition limit) | the random-deposition tests |
+| ``desorption_enabled`` | 1.0 | - | 0 makes every desorption infeasible | the random-deposition tests |
+| ``max_steps`` | 1000 | events | episode length (truncation) | the users' SB3 KMC trainer ``max_steps`` |
+| ``roughness_weight`` | 1.0 | - | reward weight | the users' SB3 KMC trainer ``w_roughness`` |
+| ``coverage_weight`` | 0.5 | - | reward weight | the users' SB3 KMC trainer ``w_coverage`` |
+| ``ratio_weight`` | 0.2 | - | reward weight | the users' SB3 KMC trainer ``w_ratio`` |
+| ``ess_weight`` | 0.3 | - | reward weight (the ESS penalty, ``ess_penalty``) | the users' SB3 KMC trainer ``w_ess`` |
+| ``target_o_ti`` | 2.0 | - | stoichiometric O/Ti of the ratio penalty | TiO2; the users' SB3 KMC trainer ``|O/Ti - 2.0|`` |
+| ``ess_target`` | 0.5 | - | ESS ratio below which the ESS penalty (``ess_penalty``) applies | the users' SB3 KMC trainer ``max(0, 0.5 - ESS_ratio)`` |
+| ``target_coverage`` | 1.0 | ML | ``objective: rare-event``: the episode ends when this many atoms per column were deposited | jitrl's choice |
+| ``threshold`` | 0.5 | unit of the observable | ``objective: rare-event``: the event is ``observable < threshold`` at ``target_coverage`` | jitrl's choice |
+| ``rare_lambda`` | 5.0 | - | ``objective: rare-event``: terminal reward ``rare_lambda * 1[event]`` | jitrl's choice |
 """
 from __future__ import annotations
 
@@ -77,5 +77,5 @@ RATIO_WEIGHT = 0.2
 ESS_WEIGHT = 0.3
 #: stoichiometric O/Ti target of the ratio penalty.
 TARGET_O_TI = 2.0
-#: ESS ratio below which the ESS penalty (``ess_penalty``) applies (seed 001).
+#: ESS ratio below which the ESS penalty (``ess_penalty``) applies (the users' SB3 KMC trainer).
 ESS_TARGET = 0.5

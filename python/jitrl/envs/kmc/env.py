@@ -43,7 +43,7 @@ class KMCTiO2(Environment):
     refreshed after an event; identical results), ``deposition_rate`` (seed
     000's name: sets the default ``F_Ti`` to it and ``F_O`` to twice it).
 
-    ``n_swarm`` / ``n_proposals`` (seed 000): accepted only as the full set
+    ``n_swarm`` / ``n_proposals`` (the users' SB3 KMC trainer's options): accepted only as the full set
     (``nx*ny`` agents, ``nx*ny*7`` proposals), which is what the trainer samples.
     k proposals by sampling-importance-resampling with the averaged weight are
     unbiased for every k (``jitrl.ppo.importance.sir_step``) but not yet wired into

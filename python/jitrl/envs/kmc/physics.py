@@ -6,7 +6,7 @@ so that a 2.5 eV barrier at 180 K (Gamma ~ 1e13 * exp(-161) ~ 1e-57 /s, below
 float32's smallest normal) neither underflows to 0 nor produces NaN; totals are
 ``logsumexp``.
 
-Rates (issue 4; k_B T in eV, nu the attempt frequency):
+Rates (k_B T in eV, nu the attempt frequency):
 
 * deposit species s on a column:   log F_s                     (feasible iff h < nz and F_s > 0)
 * hop of the top atom to neighbour: log nu - (E_d(s) + E_b + E_ES [h_nb + 1 != h]) / k_B T

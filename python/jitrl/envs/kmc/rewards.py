@@ -1,4 +1,4 @@
-"""Morphology measures and the per-step reward (issue 4, seed 001 weight names).
+"""Morphology measures and the per-step reward (weight names of the users' SB3 KMC trainer).
 
 Exact definitions (``h`` = film heights ``int[nx, ny]``, substrate not counted):
 
