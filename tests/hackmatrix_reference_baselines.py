@@ -20,27 +20,13 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tests.hackmatrix_reference import HeadlessGame  # noqa: E402
+from tests.toys import grid_bfs as bfs  # noqa: E402
 from tests.hackmatrix_reference.constants import (  # noqa: E402
     ACTION_SIPHON, DIRECTION_OFFSET, DIRECTIONS, GRID_SIZE, action_name)
 
 SKIP = ("wait", "undo", "reset")
 POLICIES = {"random (masked)": None, "exit-seeker": (False, False), "siphoner": (True, False),
             "programmer": (False, True), "siphon-programmer": (True, True)}
-
-
-def bfs(blocked, exit_rc):
-    inf = GRID_SIZE * GRID_SIZE
-    d = np.full((GRID_SIZE, GRID_SIZE), inf, int)
-    d[exit_rc] = 0
-    q = collections.deque([exit_rc])
-    while q:
-        y, x = q.popleft()
-        for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-            ny, nx = y + dy, x + dx
-            if 0 <= ny < GRID_SIZE and 0 <= nx < GRID_SIZE and not blocked[ny, nx] and d[ny, nx] == inf:
-                d[ny, nx] = d[y, x] + 1
-                q.append((ny, nx))
-    return d
 
 
 def scripted_action(obs, mask, siphons, programs, min_blocks=2):

@@ -13,8 +13,6 @@ import subprocess
 import sys
 import textwrap
 
-import jax
-import numpy as np
 import pytest
 
 from jitrl.cli.train import main as train_main
@@ -22,9 +20,9 @@ from jitrl.config import resolve
 from jitrl.training import Trainer, abstract_state
 from jitrl.training.checkpoint import TMP_MARK, CheckpointStore
 from jitrl.training.runlog import read_metrics
+from toys import leaves_equal, strip
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TIMING = ("sps", "elapsed_s")
 #: 8 updates of 4 x 8 steps; a log and a checkpoint every 2 updates
 FLAGS = {"env.name": "CartPole-v1", "num_envs": "4", "num_steps": "8", "total_timesteps": "256",
          "log_interval": "2", "checkpoint_interval": "2", "replay_steps": "0"}
@@ -82,15 +80,6 @@ def inject(tmp, fault, at, argv, timeout=300):
         fh.write(INJECT)
     return subprocess.run([sys.executable, script, fault, str(at)] + argv, capture_output=True, text=True,
                           env=env, timeout=timeout)
-
-
-def strip(records):
-    return [{k: v for k, v in r.items() if k not in TIMING} for r in records]
-
-
-def leaves_equal(a, b):
-    la, lb = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
-    return len(la) == len(lb) and all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(la, lb))
 
 
 def steps(run_dir):

@@ -6,7 +6,6 @@ import subprocess
 import sys
 import textwrap
 
-import jax
 import numpy as np
 import pytest
 
@@ -16,9 +15,8 @@ from jitrl.cli.watch import main as watch_main
 from jitrl.config import resolve
 from jitrl.training import Trainer
 from jitrl.training.runlog import read_metrics
-from toys import NanAfter, Painter
+from toys import NanAfter, Painter, leaves_equal, strip
 
-TIMING = ("sps", "elapsed_s")
 
 
 def small_cfg(tmp_path, name="run", **flags):
@@ -29,15 +27,6 @@ def small_cfg(tmp_path, name="run", **flags):
     }
     base.update({k: str(v) for k, v in flags.items()})
     return resolve(None, base)
-
-
-def strip(records):
-    return [{k: v for k, v in r.items() if k not in TIMING} for r in records]
-
-
-def leaves_equal(a, b):
-    la, lb = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
-    return len(la) == len(lb) and all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(la, lb))
 
 
 def test_same_seed_identical_and_resume_after_ctrl_c_equals_no_stop(tmp_path):

@@ -9,6 +9,8 @@
 """
 from __future__ import annotations
 
+import collections
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -143,3 +145,36 @@ def ppo_program(env, params, network, num_updates: int = 1, seed: int = 0, **ppo
         network = make_network(env, params, network)
     prog = PPOProgram(env, params, network, cfg, num_updates)
     return cfg, prog, prog.init(jax.random.PRNGKey(seed), HParams.from_config(cfg))
+
+
+#: record keys that measure wall time (differ between otherwise identical runs)
+TIMING = ("sps", "elapsed_s")
+
+
+def strip(records):
+    """Metric records without their timing keys, for comparing two runs."""
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in records]
+
+
+def leaves_equal(a, b):
+    """Two pytrees with the same leaves, bit for bit."""
+    la, lb = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
+    return len(la) == len(lb) and all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(la, lb))
+
+
+def grid_bfs(blocked, start):
+    """Plain breadth-first distances from ``start`` over the cells not ``blocked``
+    (4-neighbour moves; unreachable cells hold rows * cols)."""
+    r, c = blocked.shape
+    inf = r * c
+    d = np.full((r, c), inf, int)
+    d[start] = 0
+    q = collections.deque([start])
+    while q:
+        y, x = q.popleft()
+        for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            ny, nx = y + dy, x + dx
+            if 0 <= ny < r and 0 <= nx < c and not blocked[ny, nx] and d[ny, nx] == inf:
+                d[ny, nx] = d[y, x] + 1
+                q.append((ny, nx))
+    return d
