@@ -35,6 +35,7 @@ def build(player=(0, 0), exit=(5, 5), blocks=None, enemies=(), transmissions=(),
     g = g.replace(
         player_row=jnp.int32(player[0]), player_col=jnp.int32(player[1]),
         exit_row=jnp.int32(exit[0]), exit_col=jnp.int32(exit[1]),
+        exit_cell=jnp.asarray(np.arange(36).reshape(6, 6) == exit[0] * 6 + exit[1]),
         block_kind=jnp.asarray(kind), block_hidden_kind=jnp.asarray(kind),
         block_points=jnp.asarray(pts), block_spawn=jnp.asarray(pts),
         enemy_alive=jnp.asarray(e_alive), enemy_type=jnp.asarray(e[0]),
@@ -42,6 +43,10 @@ def build(player=(0, 0), exit=(5, 5), blocks=None, enemies=(), transmissions=(),
         enemy_hp=jnp.asarray(np.where(e_alive, ENEMY_MAX_HP[e[0]], 0).astype(np.int32)),
         trans_alive=jnp.asarray(t_alive), trans_row=jnp.asarray(t[0]), trans_col=jnp.asarray(t[1]),
         trans_turns=jnp.asarray(t[2]), trans_type=jnp.asarray(t[3]),
+        # list order: enemies in slot order, then transmissions in slot order
+        enemy_seq=jnp.arange(MAX_ENEMIES, dtype=jnp.int32),
+        trans_seq=jnp.arange(MAX_TRANSMISSIONS, dtype=jnp.int32) + MAX_ENEMIES,
+        next_seq=jnp.int32(MAX_ENEMIES + MAX_TRANSMISSIONS),
     )
     return g.replace(**{k: jnp.asarray(v, getattr(g, k).dtype) for k, v in fields.items()})
 
@@ -60,9 +65,9 @@ _KIND_NAMES = {1: "data", 2: "program", 3: "question"}
 
 def to_description(g, index=None):
     """A ``hackmatrix_reference.from_description`` dict of a jitrl ``GameState``
-    (``index``: pick one env of a batched state). Covers the board, the units,
-    the player and the stage flags (the schedule is converted as
-    ``next_task = turn + turns_to_spawn``)."""
+    (``index``: pick one env of a batched state). Covers the board, the units
+    (in list order, ``seq``), the player, the schedule and the stage flags
+    (not the UNDO history)."""
     from tests.hackmatrix_reference.constants import ENEMY_TYPES, PROGRAMS
     a = {k: np.asarray(v) if index is None else np.asarray(v)[index] for k, v in vars(g).items()}
     i = lambda k: int(a[k])
@@ -85,14 +90,19 @@ def to_description(g, index=None):
                 resources.append(dict(row=r, col=c, credits=int(a["credits"][r, c])))
             if a["energy"][r, c]:
                 resources.append(dict(row=r, col=c, energy=int(a["energy"][r, c])))
+    # Swift's list order is jitrl's ``seq`` order
+    e_slots = sorted(np.flatnonzero(a["enemy_alive"]), key=lambda k: int(a["enemy_seq"][k]))
+    t_slots = sorted(np.flatnonzero(a["trans_alive"]), key=lambda k: int(a["trans_seq"][k]))
     enemies = [dict(type=ENEMY_TYPES[int(a["enemy_type"][k])], row=int(a["enemy_row"][k]),
                     col=int(a["enemy_col"][k]), hp=int(a["enemy_hp"][k]),
                     stunned=bool(a["enemy_stunned"][k]), disabled=int(a["enemy_just_spawned"][k]),
-                    from_siphon=bool(a["enemy_from_siphon"][k]))
-               for k in np.flatnonzero(a["enemy_alive"])]
+                    from_siphon=bool(a["enemy_from_siphon"][k]),
+                    scheduled=bool(a["enemy_from_task"][k]))
+               for k in e_slots]
     trans = [dict(row=int(a["trans_row"][k]), col=int(a["trans_col"][k]), turns=int(a["trans_turns"][k]),
-                  type=ENEMY_TYPES[int(a["trans_type"][k])], from_siphon=bool(a["trans_from_siphon"][k]))
-             for k in np.flatnonzero(a["trans_alive"])]
+                  type=ENEMY_TYPES[int(a["trans_type"][k])], from_siphon=bool(a["trans_from_siphon"][k]),
+                  scheduled=bool(a["trans_from_task"][k]))
+             for k in t_slots]
     return dict(
         player=dict(row=i("player_row"), col=i("player_col"), hp=i("player_hp"),
                     credits=i("player_credits"), energy=i("player_energy"),
@@ -101,10 +111,11 @@ def to_description(g, index=None):
         owned=[PROGRAMS[p] for p in np.flatnonzero(a["owned"])],
         show=bool(a["show_active"]), calm=bool(a["calm_active"]), step=bool(a["step_skip_pending"]),
         atk_plus_uses=i("atk_plus_uses"), pending_siphon=i("pending_siphon_spawns"),
-        interval=i("spawn_interval"), next_task=i("turn") + i("turns_to_spawn"),
+        interval=i("spawn_interval"), next_task=i("next_task_turn"),
         exit=(i("exit_row"), i("exit_col")),
         siphons=[(r, c) for r in range(6) for c in range(6) if a["siphon_pickup"][r, c]],
         blocks=blocks, resources=resources, siphoned=siphoned, enemies=enemies, transmissions=trans,
+        centers=[(r, c) for r in range(6) for c in range(6) if a["siphon_center"][r, c]],
     )
 
 

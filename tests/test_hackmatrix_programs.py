@@ -176,23 +176,36 @@ def test_push():
     g = enemy(g, DAEMON, 4, 3)                   # E1: diag (5,4) d5 beats (5,3)/(4,4) d4
     g = enemy(g, GLITCH, 1, 2)                   # E2: straight down onto the block (glitch)
     g = enemy(g, VIRUS, 2, 0)                    # E3: off the board -> stays
-    g = enemy(g, DAEMON, 3, 1)                   # E4: diag (4,0) block; (4,1)/(3,0) tie d3 -> row step (4,1)
-    g = enemy(g, VIRUS, 1, 3)                    # E5: diag (0,4) held by E6 (moves later); (0,3)/(1,4) tie -> (0,3)
+    g = enemy(g, DAEMON, 3, 1)                   # E4: diag (4,0) d4, a block: not checked -> (4,0)
+    g = enemy(g, VIRUS, 1, 3)                    # E5: diag (0,4): E6 leaves it -> (0,4)
     g = enemy(g, VIRUS, 0, 4)                    # E6: only the column step (0,5)
     st = wrap(g)
     assert cond(st)[S.PUSH]
     out = apply(st, S.PUSH)
     g2 = out.game
     got = [(int(g2.enemy_row[i]), int(g2.enemy_col[i])) for i in range(7)]
-    assert got == [(2, 5), (5, 4), (0, 2), (2, 0), (4, 1), (0, 3), (0, 5)]
+    assert got == [(2, 5), (5, 4), (0, 2), (2, 0), (4, 0), (0, 4), (0, 5)]
     assert int(g2.kills) == 0 and np.asarray(g2.enemy_alive).sum() == 7
 
 
-def test_push_non_glitch_stays_off_blocks():
+def test_push_lands_on_blocks_and_stacks_and_earlier_movers_win():
+    """Swift's PUSH checks nothing but the board edge (diff 19): a non-glitch
+    lands on a block, an enemy moves onto one that stays, and of two enemies
+    wanting one cell the earlier in list order moves, the later stays."""
     g = block(game(), 0, 2)
     g = enemy(g, DAEMON, 1, 2)                   # only candidate (0,2) is a block
     out = apply(wrap(g), S.PUSH)
-    assert enemies_of(out) == {(1, 2): (DAEMON, 3, False)}
+    assert enemies_of(out) == {(0, 2): (DAEMON, 3, False)}
+    g = enemy(enemy(game(), VIRUS, 2, 4), DAEMON, 2, 5)  # the daemon cannot move: stacked
+    g2 = apply(wrap(g), S.PUSH).game
+    assert [(int(g2.enemy_row[i]), int(g2.enemy_col[i])) for i in range(2)] == [(2, 5), (2, 5)]
+    g = enemy(enemy(game(), VIRUS, 1, 3), DAEMON, 0, 3)  # both want (0, 4)
+    g2 = apply(wrap(g), S.PUSH).game
+    assert [(int(g2.enemy_row[i]), int(g2.enemy_col[i])) for i in range(2)] == [(0, 4), (0, 3)]
+    # list order (seq), not the slot, decides
+    g = g.replace(enemy_seq=jnp.zeros_like(g.enemy_seq).at[0].set(5).at[1].set(2))
+    g2 = apply(wrap(g), S.PUSH).game
+    assert [(int(g2.enemy_row[i]), int(g2.enemy_col[i])) for i in range(2)] == [(1, 3), (0, 4)]
 
 
 def test_pull():
@@ -201,12 +214,12 @@ def test_pull():
     g = enemy(g, VIRUS, 2, 5)                    # -> (2, 4)
     g = enemy(g, DAEMON, 4, 4)                   # diag (3,3) d2 beats (3,4)/(4,3) d3
     g = enemy(g, VIRUS, 2, 3)                    # adjacent: only candidate is the player -> stays
-    g = enemy(g, GLITCH, 0, 2)                   # (1,2) holds a transmission -> stays
+    g = enemy(g, GLITCH, 0, 2)                   # (1,2) holds a transmission: not checked -> (1,2)
     st = wrap(g)
     assert cond(st)[S.PULL]
     g2 = apply(st, S.PULL).game
     got = [(int(g2.enemy_row[i]), int(g2.enemy_col[i])) for i in range(4)]
-    assert got == [(2, 4), (3, 3), (2, 3), (0, 2)]
+    assert got == [(2, 4), (3, 3), (2, 3), (1, 2)]
 
 
 def test_push_pull_poly_need_an_enemy():
@@ -239,7 +252,7 @@ def test_crash():
     assert bool(g2.siphoned[1, 1])                # the siphoned flag stays
     assert enemies_of(out) == {(0, 2): (DAEMON, 3, False)}
     assert trans_of(out) == {(5, 5): 1}
-    assert int(g2.kills) == 1
+    assert int(g2.kills) == 2                     # an enemy and a transmission
 
 
 def test_crash_condition():
@@ -251,14 +264,15 @@ def test_crash_condition():
 
 
 def test_warp_single_targets():
-    # only a transmission is a legal target: the glitch stands on a block
-    g = block(game(), 3, 3)
-    g = enemy(g, GLITCH, 3, 3)
-    g = trans(g, 0, 5)
+    # a glitch on a block is a target: the player lands on the block (Swift)
+    g = enemy(block(game(), 3, 3), GLITCH, 3, 3)
     out = apply(wrap(g), S.WARP)
+    assert (int(out.game.player_row), int(out.game.player_col)) == (3, 3)
+    assert enemies_of(out) == {} and int(out.game.kills) == 1
+    # only a transmission: destroyed, and it counts as a kill
+    out = apply(wrap(trans(game(), 0, 5)), S.WARP)
     assert (int(out.game.player_row), int(out.game.player_col)) == (0, 5)
-    assert trans_of(out) == {} and enemies_of(out) == {(3, 3): (GLITCH, 2, False)}
-    assert int(out.game.kills) == 0
+    assert trans_of(out) == {} and int(out.game.kills) == 1
     # only an enemy
     out = apply(wrap(enemy(game(), DAEMON, 4, 1)), S.WARP)
     assert (int(out.game.player_row), int(out.game.player_col)) == (4, 1)
@@ -283,18 +297,25 @@ def test_warp_random_target():
     assert landed == {(4, 4), (0, 1)}
 
 
-def test_warp_condition_excludes_blocks_exit_and_pickups():
-    g = block(game(), 3, 3)
-    g = enemy(g, GLITCH, 3, 3)                   # on a block
-    g = enemy(g, VIRUS, 5, 5)                    # on the exit
-    g = g.replace(siphon_pickup=g.siphon_pickup.at[0, 0].set(True))
-    g = enemy(g, DAEMON, 0, 0)                   # on a data-siphon pickup
-    assert not cond(wrap(g))[S.WARP]
-    assert cond(wrap(trans(g, 1, 1)))[S.WARP]
+def test_warp_targets_anything_and_landing_on_the_exit_completes_the_stage():
+    """Swift's WARP (diff 20): any enemy or transmission, wherever it stands;
+    landing on the exit position completes the stage (no enemy turn); landing
+    on a data-siphon pickup does not collect it."""
+    assert not cond(wrap(game()))[S.WARP]
+    for g in (enemy(block(game(), 3, 3), GLITCH, 3, 3), enemy(game(), VIRUS, 5, 5),
+              trans(game(), 5, 5)):
+        assert cond(wrap(g))[S.WARP]
+    _, step = _env_step()
+    _, out, r, term, trunc, info = step(KEY, wrap(enemy(game(), VIRUS, 5, 5)), S.PROGRAM_OFFSET + S.WARP)
+    assert float(info["stage_completed"]) == 1.0 and int(out.game.stage) == 2
+    assert float(info["r_kill"]) == pytest.approx(0.3) and float(info["r_stage"]) == 1.0
+    g = enemy(game(), DAEMON, 0, 0).replace(siphon_pickup=jnp.zeros((6, 6), bool).at[0, 0].set(True))
+    out = apply(wrap(g), S.WARP)
+    assert bool(out.game.siphon_pickup[0, 0]) and int(out.game.player_siphons) == 0
 
 
 def test_poly():
-    g = enemy(game(), DAEMON, 0, 0, hp=1)        # damage 2 -> any 2-HP type: max(1, 0) = 1
+    g = enemy(game(), DAEMON, 0, 0, hp=1)        # damage 2 -> any 2-HP type at 0 HP: dies (Swift)
     g = enemy(g, VIRUS, 0, 5, hp=1)              # damage 1 -> daemon 2, others 1
     g = enemy(g, CRYPTOG, 5, 0, hp=2, stunned=True)  # no damage -> full HP of the new type
     st = wrap(g)
@@ -304,10 +325,10 @@ def test_poly():
         t = [int(x) for x in np.asarray(g2.enemy_type)[:3]]
         hp = [int(x) for x in np.asarray(g2.enemy_hp)[:3]]
         assert t[0] != DAEMON and t[1] != VIRUS and t[2] != CRYPTOG
-        assert hp[0] == 1
+        assert hp[0] == 0 and not bool(g2.enemy_alive[0]) and int(g2.kills) == 1
         assert hp[1] == (2 if t[1] == DAEMON else 1)
         assert hp[2] == int(S.ENEMY_MAX_HP[t[2]])
-        assert bool(g2.enemy_stunned[2]) and np.asarray(g2.enemy_alive)[:3].all()
+        assert bool(g2.enemy_stunned[2]) and np.asarray(g2.enemy_alive)[1:3].all()
         seen.add(t[0])
     # 12 draws of 3 equally likely types: missing one has probability < 3 * (2/3)**12 = 0.023
     # under a uniform sampler; the seed is fixed, so this is deterministic.
@@ -374,14 +395,15 @@ def test_row_col_conditions():
 
 # ---------------------------------------------------------------- UNDO
 def test_undo_multi_level():
-    """Three snapshots pushed at three turns; three UNDOs walk back through them
-    newest first, each charging 1 credit to the restored credits."""
+    """Three snapshots (the game at the end of three enemy turns); three UNDOs
+    walk back through them newest first. Each needs a credit and is free: the
+    restore overwrites the credit paid (Swift)."""
     st = wrap(game(player=(0, 0), credits=5))
     snaps = []
     for t, pos in enumerate([(0, 0), (1, 0), (2, 0)]):
         g = st.game.replace(player_row=jnp.int32(pos[0]), player_col=jnp.int32(pos[1]),
                             player_credits=jnp.int32(5 + t), turn=jnp.int32(t))
-        st = S.push_history(st.replace(game=g))  # the rules push before a turn-ending action
+        st = S.push_history(st.replace(game=g))
         snaps.append((pos, 5 + t, t))
     st = st.replace(game=st.game.replace(player_row=jnp.int32(3), turn=jnp.int32(3)))
     assert int(st.history_count) == 3 and cond(st)[S.UNDO]
@@ -390,42 +412,61 @@ def test_undo_multi_level():
         g = st.game
         assert (int(g.player_row), int(g.player_col)) == pos
         assert int(g.turn) == turn
-        assert int(g.player_credits) == credits - 1
-        assert int(st.history_count) == 2 - level
+        assert int(g.player_credits) == credits
+        assert int(st.history_count) == 2 - level and int(st.history_depth) == 2 - level
         assert int(st.programs_used) == level + 1
     assert not cond(st)[S.UNDO]
 
 
-def test_undo_restores_board_and_enemies():
+def test_undo_restores_what_swift_restores():
+    """restoreSnapshot: board, units, player, turn, SHOW/CALM/ATK+; not the
+    stage, exit position, STEP flag, owed spawns, schedule or kills; the
+    spawn flags of units are lost unless fix_undo_keeps_spawn_flags."""
     g = enemy(block(game(), 3, 3), VIRUS, 2, 5, hp=2)
+    g = g.replace(enemy_from_task=g.enemy_from_task.at[0].set(True),
+                  enemy_from_siphon=g.enemy_from_siphon.at[0].set(True))
     st = S.push_history(wrap(g))
-    # the turn: the virus was hit, the block siphoned, score gained
     g2 = st.game.replace(enemy_hp=st.game.enemy_hp.at[0].set(1), score=jnp.int32(5),
-                         siphoned=st.game.siphoned.at[3, 3].set(True))
+                         siphoned=st.game.siphoned.at[3, 3].set(True), stage=jnp.int32(2),
+                         exit_row=jnp.int32(0), step_skip_pending=jnp.asarray(True),
+                         pending_siphon_spawns=jnp.int32(4), spawn_interval=jnp.int32(7),
+                         next_task_turn=jnp.int32(30), kills=jnp.int32(3), show_active=jnp.asarray(True))
     out = apply(st.replace(game=g2), S.UNDO)
+    n = out.game
     assert enemies_of(out) == {(2, 5): (VIRUS, 2, False)}
-    assert int(out.game.score) == 0 and not bool(out.game.siphoned[3, 3])
+    assert int(n.score) == 0 and not bool(n.siphoned[3, 3]) and not bool(n.show_active)
+    assert (int(n.stage), int(n.exit_row), bool(n.step_skip_pending), int(n.pending_siphon_spawns),
+            int(n.spawn_interval), int(n.next_task_turn), int(n.kills)) == (2, 0, True, 4, 7, 30, 3)
+    assert not bool(n.enemy_from_task[0]) and not bool(n.enemy_from_siphon[0])
+    kept = _APPLY(st.replace(game=g2), jnp.int32(S.UNDO), KEY,
+                  PARAMS.replace(fix_undo_keeps_spawn_flags=True)).game
+    assert bool(kept.enemy_from_task[0]) and bool(kept.enemy_from_siphon[0])
 
 
-def test_undo_history_is_bounded():
+def test_undo_past_the_ring_is_reported_not_played():
+    """The ring keeps the newest HISTORY_LEN snapshots; an UNDO that needs an
+    older one truncates the episode with the overflow flag."""
     st = wrap(game(credits=9))
     for t in range(HISTORY_LEN + 2):
         st = S.push_history(st.replace(game=st.game.replace(turn=jnp.int32(t))))
-    assert int(st.history_count) == HISTORY_LEN
+    assert int(st.history_count) == HISTORY_LEN and int(st.history_depth) == HISTORY_LEN + 2
     turns = []
     for _ in range(HISTORY_LEN):
         st = apply(st, S.UNDO)
         turns.append(int(st.game.turn))
-    # newest first, the two oldest were overwritten
     assert turns == list(range(HISTORY_LEN + 1, 1, -1))
-    assert not cond(st)[S.UNDO]
+    assert cond(st)[S.UNDO] and bool(S.history_overflow(st))  # Swift could still UNDO
+    _, step = _env_step()
+    _, out, r, term, trunc, info = step(KEY, st, S.PROGRAM_OFFSET + S.UNDO)
+    assert bool(trunc) and not bool(term) and float(info["overflow"]) == 1.0
 
 
-def test_undo_cost_floors_at_zero():
+def test_undo_needs_a_credit_and_is_free():
     st = S.push_history(wrap(game(credits=0)))
+    assert not cond(st)[S.UNDO]
     st = st.replace(game=st.game.replace(player_credits=jnp.int32(3)))
     out = apply(st, S.UNDO)
-    assert int(out.game.player_credits) == 0
+    assert int(out.game.player_credits) == 0  # the snapshot's credits
 
 
 # ---------------------------------------------------------------- simple flags/resources
@@ -480,11 +521,13 @@ def test_d_bom():
     assert not cond(wrap(enemy(game(), VIRUS, 1, 1)))[S.D_BOM]
 
 
-def test_d_bom_tie_takes_lowest_slot():
+def test_d_bom_tie_takes_the_first_in_list_order():
     g = enemy(game(), DAEMON, 2, 4)              # slot 0, distance 2
     g = enemy(g, DAEMON, 4, 2)                   # slot 1, distance 2
     out = apply(wrap(g), S.D_BOM)
     assert enemies_of(out) == {(4, 2): (DAEMON, 3, False)}
+    out = apply(wrap(g.replace(enemy_seq=g.enemy_seq.at[0].set(9))), S.D_BOM)
+    assert enemies_of(out) == {(2, 4): (DAEMON, 3, False)}
 
 
 def test_delay():
@@ -619,11 +662,11 @@ def test_env_free_programs_chain_without_enemy_turn_and_wait_ends_it():
     st = _step(st, S.PROGRAM_OFFSET + S.WAIT)                # ends the turn
     assert int(st.game.turn) == 1 and _daemon_dist(st) == 4  # the daemon stepped closer
     assert int(st.history_count) == 1 and int(st.game.player_energy) == 19
-    # UNDO takes back the WAIT turn (the snapshot pushed before it), charging 1 credit
+    # the snapshot is the end of that enemy turn: UNDO restores it (free)
     st = _step(st, S.PROGRAM_OFFSET + S.UNDO)
-    assert int(st.game.turn) == 0 and _daemon_dist(st) == 5
-    assert int(st.history_count) == 0 and int(st.game.player_energy) == 20
-    assert int(st.game.player_credits) == 13 - 1 and int(st.programs_used) == 4
+    assert int(st.game.turn) == 1 and _daemon_dist(st) == 4
+    assert int(st.history_count) == 0 and int(st.game.player_energy) == 19
+    assert int(st.game.player_credits) == 13 and int(st.programs_used) == 4
 
 
 def test_env_step_program_skips_next_enemy_turn():

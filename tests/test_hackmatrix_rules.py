@@ -8,8 +8,9 @@ import jitrl
 from jitrl.envs.hackmatrix import common, rewards, rules
 from jitrl.envs.hackmatrix.state import (
     ACTION_SIPHON, BLOCK_DATA, BLOCK_PROGRAM, BLOCK_QUESTION, DAEMON, GLITCH, PROGRAM_OFFSET,
-    MAX_ENEMIES, PROGRAM_SPAWN, ROW, SIPH_PLUS, VIRUS, WAIT, empty_game, wrap_game,
+    HISTORY_LEN, MAX_ENEMIES, PROGRAM_SPAWN, ROW, SIPH_PLUS, VIRUS, WAIT, empty_game, wrap_game,
 )
+from jitrl.envs.hackmatrix.state import STEP as STEP_P
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
 ENV, PARAMS = jitrl.make("hackmatrix")
@@ -58,8 +59,11 @@ def test_siphon_takes_the_cross_and_owes_transmissions():
     # 5 + 2 + 2 owed transmissions, placed at the end of the enemy turn
     assert int(n.trans_alive.sum()) == 9 and bool(n.trans_from_siphon[n.trans_alive].all())
     assert int(n.pending_siphon_spawns) == 0
-    assert int(n.spawn_interval) == 11 and int(n.turns_to_spawn) == 12 + 5 - 1
+    assert int(n.spawn_interval) == 11 and int(n.next_task_turn) == 12 + 5
     assert int(n.block_kind[2, 3]) == BLOCK_DATA  # siphoned blocks stay
+    # Swift rewrites a siphoned block with spawn 0 and marks the siphon centre
+    assert int(n.block_spawn[2, 3]) == 0 and int(n.block_spawn[3, 2]) == 0
+    assert np.flatnonzero(np.asarray(n.siphon_center)).tolist() == [2 * 6 + 2]
 
 
 def test_line_attack_stuns_and_blocks_stop_the_line():
@@ -115,35 +119,42 @@ def test_step_skips_the_enemy_turn_and_calm_stops_scheduled_spawns():
     s = STEP(KEY, wrap_game(g), RIGHT)[1].game
     assert (int(s.enemy_row[0]), int(s.enemy_col[0])) == (4, 4) and int(s.turn) == 0
     assert not bool(s.step_skip_pending)
-    g = game(player_row=0, player_col=0, turns_to_spawn=1)
+    g = game(player_row=0, player_col=0, next_task_turn=1)
     s = STEP(KEY, wrap_game(g), RIGHT)[1].game
-    assert int(s.trans_alive.sum()) == 1 and int(s.turns_to_spawn) == int(g.spawn_interval)
+    assert int(s.trans_alive.sum()) == 1 and int(s.next_task_turn) == 1 + int(g.spawn_interval)
+    assert bool(s.trans_from_task.any())
     s = STEP(KEY, wrap_game(g.replace(calm_active=jnp.asarray(True))), RIGHT)[1].game
-    assert int(s.trans_alive.sum()) == 0 and int(s.turns_to_spawn) == 1
+    assert int(s.trans_alive.sum()) == 0 and int(s.next_task_turn) == 1
 
 
-def test_turn_ending_actions_push_undo_history_and_free_programs_do_not():
-    owned = jnp.zeros((23,), bool).at[SIPH_PLUS].set(True).at[WAIT].set(True)
-    g = game(player_row=0, player_col=0, player_credits=10, player_energy=5, owned=owned)
+def test_enemy_turns_push_undo_snapshots_and_free_programs_do_not():
+    """Swift's saveSnapshot: at the end of every enemy turn that runs (the
+    snapshot is the game after it), none for free programs or a STEP-skipped
+    turn; the depth is unbounded, the ring stores the newest HISTORY_LEN."""
+    owned = jnp.zeros((23,), bool).at[SIPH_PLUS].set(True).at[WAIT].set(True).at[STEP_P].set(True)
+    g = game(player_row=0, player_col=0, player_credits=10, player_energy=50, owned=owned)
     s0 = wrap_game(g)
     s1 = STEP(KEY, s0, RIGHT)[1]
-    assert int(s1.history_count) == 1
+    assert int(s1.history_count) == 1 and int(s1.history_depth) == 1
     snap = jax.tree_util.tree_map(lambda h: h[0], s1.history)
-    assert all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(snap), jax.tree_util.tree_leaves(g)))
+    assert all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(snap),
+                                                     jax.tree_util.tree_leaves(s1.game)))
     s2 = STEP(KEY, s1, PROGRAM_OFFSET + SIPH_PLUS)[1]  # free: no push, no enemy turn
     assert int(s2.history_count) == 1 and int(s2.game.turn) == int(s1.game.turn)
     assert int(s2.game.player_siphons) == 1 and int(s2.game.player_credits) == 5
     s3 = STEP(KEY, s2, PROGRAM_OFFSET + WAIT)[1]  # WAIT ends the turn
     assert int(s3.history_count) == 2 and int(s3.game.turn) == int(s2.game.turn) + 1
-    for _ in range(5):  # the ring keeps at most HISTORY_LEN
-        s3 = STEP(KEY, s3, PROGRAM_OFFSET + WAIT)[1]
-    assert int(s3.history_count) == 4
+    s4 = STEP(KEY, STEP(KEY, s3, PROGRAM_OFFSET + STEP_P)[1], PROGRAM_OFFSET + WAIT)[1]
+    assert int(s4.history_depth) == 2 and int(s4.game.turn) == int(s3.game.turn)  # skipped: no snapshot
+    for _ in range(HISTORY_LEN + 1):
+        s4 = STEP(KEY, s4, PROGRAM_OFFSET + WAIT)[1]
+    assert int(s4.history_count) == HISTORY_LEN and int(s4.history_depth) == HISTORY_LEN + 3
 
 
 def test_stage_change_and_victory():
     g = with_enemy(game(player_row=5, player_col=4, player_hp=2, stage=1, calm_active=True,
                         atk_plus_uses=1, player_attack=2), DAEMON, 4, 4)
-    s0 = wrap_game(g).replace(history_count=jnp.int32(2))
+    s0 = wrap_game(g).replace(history_count=jnp.int32(2), history_depth=jnp.int32(2))
     _, s, r, term, trunc, info = STEP(KEY, s0, RIGHT)
     n = s.game
     assert int(n.stage) == 2 and int(n.player_hp) == 3 and not bool(term)
@@ -153,14 +164,22 @@ def test_stage_change_and_victory():
     assert int(n.trans_alive.sum()) == 2 and int(n.enemy_alive.sum()) == 1
     assert (int(n.enemy_row[0]), int(n.enemy_col[0])) == (4, 4) and int(n.block_kind[4, 4]) == 0
     assert int(n.spawn_interval) == 11 and not bool(n.calm_active) and int(n.atk_plus_uses) == 0
-    assert int(n.player_attack) == 2 and int(s.history_count) == 0 and int(n.turn) == 0
-    assert float(info["r_stage"]) == 1.0 and float(info["r_hp"]) == 1.0 and float(info["r_distance"]) == 0.0
+    # Swift keeps the UNDO history across a stage (fix_undo_across_stages clears it)
+    assert int(n.player_attack) == 2 and int(s.history_depth) == 2 and int(n.turn) == 0
+    assert int(n.next_task_turn) == 11
+    # the exit step pays the distance shaping of its last cell (Swift: old distance 1)
+    assert float(info["r_stage"]) == 1.0 and float(info["r_hp"]) == 1.0
+    assert float(info["r_distance"]) == pytest.approx(0.05)
+    fixed = jax.jit(lambda k, s, a: ENV.step_env(k, s, a, PARAMS.replace(fix_undo_across_stages=True)))
+    assert int(fixed(KEY, s0, RIGHT)[1].history_depth) == 0
     assert float(s.stage_rewards_earned) == 1.0
     # victory: completing stage 8
     g = game(player_row=5, player_col=4, stage=8, score=7)
     _, s, r, term, trunc, info = STEP(KEY, wrap_game(g), RIGHT)
     assert bool(term) and bool(s.won) and float(info["r_victory"]) == 500 + 700
-    assert float(info["r_stage"]) == 100.0
+    assert float(info["r_stage"]) == 64.0  # Swift's bug: stage 8 pays stage_rewards[6]
+    fixed = ENV.step_env(KEY, wrap_game(g), RIGHT, PARAMS.replace(fix_stage8_reward=True))
+    assert float(fixed[5]["r_stage"]) == 100.0
 
 
 def test_death_penalty_and_siphon_death():

@@ -6,6 +6,14 @@ episode (a finished env's new stage-1 game and a continuing env's next stage go
 through the same ``generation.new_stage`` call, which is the costly part of a
 reset). The action's legality is read from the mask the env returned for the
 state (``law``), not computed again.
+
+Deliberate differences from the Swift harness (``HeadlessGame``), kept because
+they are the env contract rather than the game: an illegal action is a no-op
+that earns the step reward (Swift ends the episode with reward 0; agents here
+are masked), and the episode is truncated at ``max_steps`` (Swift never
+truncates). An episode is also truncated, with the info flag ``overflow``,
+when a fixed capacity would otherwise change the game (an UNDO deeper than
+``state.HISTORY_LEN``, an enemy beyond ``MAX_ENEMIES``).
 """
 from __future__ import annotations
 
@@ -27,7 +35,8 @@ from jitrl.envs.hackmatrix.state import (
 class HackMatrix(Environment):
     name = "hackmatrix"
     default_network = "mlp"
-    metrics = tuple(Metric(k) for k in ("stage", "score", "hp", "enemies", "legal") + rewards.TERMS) + tuple(
+    metrics = tuple(Metric(k) for k in ("stage", "score", "hp", "enemies", "legal", "overflow")
+                    + rewards.TERMS) + tuple(
         Metric(k, EPISODE) for k in ("highest_stage", "won", "died", "programs_used", "siphons_used",
                                      "episode_steps"))
 
@@ -61,7 +70,9 @@ class HackMatrix(Environment):
         terms = rewards.reward_terms(state, after, jnp.asarray(action, jnp.int32), ev, params)
         reward = sum(terms.values())
         terminated = ev["died"] | ev["won"]
-        truncated = ~terminated & (after.steps >= params.max_steps)
+        # a capacity limit reached (an UNDO past the stored snapshots, or an
+        # enemy with no slot) ends the episode, reported, never played on wrong
+        truncated = ~terminated & ((after.steps >= params.max_steps) | ev["overflow"])
         g = after.game
         f = lambda x: jnp.asarray(x, jnp.float32)
         info: Dict[str, Any] = dict(terms)
@@ -71,6 +82,7 @@ class HackMatrix(Environment):
             highest_stage=f(after.highest_stage), won=f(ev["won"]), died=f(ev["died"]),
             programs_used=f(after.programs_used), siphons_used=f(after.siphons_used),
             episode_steps=f(after.steps), stage_completed=f(ev["stage_completed"]),
+            overflow=f(ev["overflow"]),
         )
         needs_board = ev["stage_completed"] & ~ev["won"]
         return after, needs_board, reward, terminated, truncated, info

@@ -329,6 +329,7 @@ def new_stage(key, game: GameState, params: EnvParams) -> GameState:
         block_kind=kind, block_hidden_kind=hidden, block_points=pts, block_program=prog,
         block_spawn=spawn, siphoned=jnp.zeros_like(blocks), credits=credits, energy=energy,
         siphon_pickup=pickups, exit_row=corners[exit_idx, 0], exit_col=corners[exit_idx, 1],
+        exit_cell=exit_map, siphon_center=jnp.zeros_like(blocks),
     )
     return place_transmissions(k_tr, game, game.stage, params.transmission_turns, False)
 
@@ -378,7 +379,8 @@ def spawn_cells(game: GameState) -> jax.Array:
              | common.player_map(game))
 
 
-def place_transmissions(key, game: GameState, count, turns, from_siphon) -> GameState:
+def place_transmissions(key, game: GameState, count, turns, from_siphon,
+                        from_task=False) -> GameState:
     """Place ``count`` (traced) transmissions as ``spawnRandomTransmissions``:
     each, one after another, tries 100 random cells for an empty one outside
     the player's line of fire, then 100 random cells for any empty one, and is
@@ -389,9 +391,10 @@ def place_transmissions(key, game: GameState, count, turns, from_siphon) -> Game
     cell of A when the first search succeeds (probability 1 - MISS[|A left|]),
     else, when the second succeeds (1 - MISS[|A| + |B| left]), the next cell of
     A or of B with probability proportional to what is left of each (a uniform
-    empty cell). The k-th placed transmission goes to the k-th free slot.
-    ``from_siphon``: bool, or bool[MAX_TRANSMISSIONS] per placement (k-th entry
-    for the k-th placement attempt)."""
+    empty cell). The k-th placed transmission goes to the k-th free slot and
+    is appended to the list (``seq``) in placement order.
+    ``from_siphon``, ``from_task``: bool, or bool[MAX_TRANSMISSIONS] per
+    placement (k-th entry for the k-th placement attempt)."""
     k_a, k_b, k_u, k_types = jax.random.split(key, 4)
     free = spawn_cells(game).reshape(-1)
     lof = line_of_fire(game).reshape(-1)
@@ -430,6 +433,7 @@ def place_transmissions(key, game: GameState, count, turns, from_siphon) -> Game
     types = (jax.random.bits(k_types, (MAX_TRANSMISSIONS,), jnp.uint32)
              & (NUM_ENEMY_TYPES - 1)).astype(jnp.int32)
     siph = jnp.broadcast_to(jnp.asarray(from_siphon, bool), (MAX_TRANSMISSIONS,))
+    task = jnp.broadcast_to(jnp.asarray(from_task, bool), (MAX_TRANSMISSIONS,))
     return game.replace(
         trans_alive=game.trans_alive | write,
         trans_type=jnp.where(write, types[k_of], game.trans_type),
@@ -437,6 +441,9 @@ def place_transmissions(key, game: GameState, count, turns, from_siphon) -> Game
         trans_col=jnp.where(write, cell % GRID, game.trans_col),
         trans_turns=jnp.where(write, jnp.asarray(turns, jnp.int32), game.trans_turns),
         trans_from_siphon=jnp.where(write, siph[k_of], game.trans_from_siphon),
+        trans_from_task=jnp.where(write, task[k_of], game.trans_from_task),
+        trans_seq=jnp.where(write, game.next_seq + p_rank[k_of], game.trans_seq),
+        next_seq=game.next_seq + jnp.sum(placed).astype(jnp.int32),
     )
 
 
@@ -452,7 +459,7 @@ def initial_player(key, params: EnvParams) -> GameState:
         player_energy=jnp.where(bonus == 1, 11, 0).astype(jnp.int32),
         player_siphons=jnp.where(bonus == 2, 1, 0).astype(jnp.int32),
         spawn_interval=jnp.asarray(params.spawn_interval_start, jnp.int32),
-        turns_to_spawn=jnp.asarray(params.spawn_interval_start, jnp.int32),
+        next_task_turn=jnp.asarray(params.spawn_interval_start, jnp.int32),
     )
 
 

@@ -1,16 +1,17 @@
-"""Fixed-size float32 observation (flat vector, ``OBS_SIZE`` = 16 + 23 + 36 * 47).
+"""Fixed-size float32 observation (flat vector, ``OBS_SIZE`` = 16 + 23 + 36 * 48).
 
-Layout: ``[player (16) | owned programs (23) | board (6 * 6 * 47, row-major, channel last)]``.
+Layout: ``[player (16) | owned programs (23) | board (6 * 6 * 48, row-major, channel last)]``.
 
 Player features: row / 5, col / 5, HP / 3, credits / 10, energy / 10,
 stage / 8, data siphons / 5, attack / 3, SHOW active, CALM active, STEP
-pending, ATK+ uses / 2, turns to the next scheduled spawn / 13, spawn
-interval / 13, UNDO available, score / 50.
+pending, ATK+ uses / 2, turns to the next scheduled spawn (next scheduled
+turn - turn) / 13, spawn interval / 13, UNDO available, score / 50.
 
 Board channels per cell (``CHANNELS``): player, exit, data-siphon pickup,
 enemy type one-hot (4), enemy HP / 3, enemy stunned, enemy spawned by a
 siphon, block kind one-hot (data, program, question), data points / 9,
-program one-hot (23), spawn count / 9, siphoned, transmission present,
+program one-hot (23), spawn count / 9 (0 once siphoned, as Swift rewrites the
+block), siphoned, siphon centre (Swift's ``siphonCenter``), transmission present,
 transmission turns left / 5, transmission type one-hot (4; only while SHOW is
 active), credits / 3, energy / 3.
 
@@ -33,7 +34,7 @@ CHANNELS = (
     ("player",) + ("exit", "pickup") + tuple(f"enemy_{t}" for t in range(4))
     + ("enemy_hp", "enemy_stunned", "enemy_from_siphon", "block_data", "block_program",
        "block_question", "points") + tuple(f"program_{i}" for i in range(NUM_PROGRAMS))
-    + ("spawn", "siphoned", "trans", "trans_turns") + tuple(f"trans_type_{t}" for t in range(4))
+    + ("spawn", "siphoned", "siphon_center", "trans", "trans_turns") + tuple(f"trans_type_{t}" for t in range(4))
     + ("credits", "energy")
 )
 NUM_CHANNELS = len(CHANNELS)
@@ -53,7 +54,7 @@ def get_obs(state: EnvState) -> jax.Array:
         f(g.player_row) / 5, f(g.player_col) / 5, f(g.player_hp) / 3, f(g.player_credits) / 10,
         f(g.player_energy) / 10, f(g.stage) / 8, f(g.player_siphons) / 5, f(g.player_attack) / 3,
         f(g.show_active), f(g.calm_active), f(g.step_skip_pending), f(g.atk_plus_uses) / 2,
-        f(g.turns_to_spawn) / 13, f(g.spawn_interval) / 13, f(state.history_count > 0),
+        f(g.next_task_turn - g.turn) / 13, f(g.spawn_interval) / 13, f(state.history_depth > 0),
         f(g.score) / 50,
     ])
     visible = common.enemy_visible(g)
@@ -80,6 +81,7 @@ def get_obs(state: EnvState) -> jax.Array:
         prog_oh,
         (f(jnp.where(shown, g.block_spawn, 0)) / 9)[..., None],
         f(g.siphoned)[..., None],
+        f(g.siphon_center)[..., None],
         jnp.sum(tmaps, axis=0)[..., None],
         (_slot_value(tmaps, g.trans_turns) / 5)[..., None],
         jnp.einsum("thw,tk->hwk", tmaps, ttype),

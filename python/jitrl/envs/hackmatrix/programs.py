@@ -19,38 +19,42 @@ Effects (rules of the Swift game; where it is silent the choice is written here)
 Enemies are all alive enemies, hidden cryptogs included (as in the original
 game, whose conditions look at every enemy). "Attack damage" is
 ``player_attack``; damaged survivors are stunned; kills are counted in
-``game.kills`` (enemies only, as :func:`common.damage_enemies` does).
+``game.kills`` (Swift's ``removeDeadEnemies`` / ``removeEnemy`` /
+``removeTransmission``: enemies and transmissions, not those from scheduled
+spawns; a cell cleared at once counts one).
 
-* PUSH 0/2, any enemy: each enemy steps one cell away from the player. Candidate
-  cells, with (dr, dc) = sign(enemy - player): the diagonal (r+dr, c+dc), the
-  row step (r+dr, c) if dr != 0 and the column step (r, c+dc) if dc != 0 (the
-  original clone's rule). A candidate must be on the board, not a block (unless
-  the enemy is a glitch), not the player, another enemy or a transmission. The
-  enemy takes the valid candidate farthest from the player (Manhattan; ties:
-  diagonal, row, column); with none it stays. Enemies are resolved one after
-  another in slot order, each seeing the others' updated cells, so two enemies
-  never share a cell.
-* PULL 0/2, any enemy: the same toward the player, taking the nearest valid
-  candidate; an enemy never enters the player's cell.
+* PUSH 0/2, any enemy (Swift's ``executeProgram(.push)``): every enemy's
+  wanted cell is computed on the board before any move: with (dr, dc) =
+  sign(enemy - player), the diagonal (r+dr, c+dc), the row step (r+dr, c) if
+  dr != 0 and the column step (r, c+dc) if dc != 0, each only required to be
+  on the board; the first farthest from the player (Manhattan) is wanted.
+  Then, in list order, an enemy moves unless an earlier enemy already moved
+  to that cell. Blocks, transmissions, the exit and enemies that do not move
+  are not checked: non-glitches can land on blocks, enemies on transmissions,
+  and two enemies can share a cell.
+* PULL 0/2, any enemy: the same toward the player (first nearest candidate),
+  never into the player's cell.
 * CRASH 3/2, a block, enemy or transmission in the 8 surrounding cells: those
   cells lose their blocks (the cell becomes empty; resources under it and its
   ``siphoned`` flag stay), their enemies die and their transmissions vanish.
-* WARP 2/2, a target exists: a target is an alive enemy or transmission on a
-  plain cell (not a block, the exit or a data-siphon pickup: the player never
-  lands inside a block or completes a stage by teleporting). One target, drawn
-  uniformly, is destroyed and the player takes its cell.
+* WARP 2/2, any enemy or transmission: one target, drawn uniformly among the
+  enemies then the transmissions, wherever it is; the player takes its cell
+  (even a block under a glitch, the exit or a data-siphon corner, which it
+  does not collect) and removes the enemies (target an enemy) or the
+  transmissions (target a transmission) there. Landing on the exit position
+  completes the stage (the rules do that).
 * POLY 1/1, any enemy: each enemy becomes one of the three other types
-  (uniform); damage carries over: ``hp = max(1, new_max - (old_max - old_hp))``
-  (POLY never kills). Stun and other flags are kept.
+  (uniform); damage carries over: ``hp = new_max - (old_max - old_hp)``, so a
+  1-HP daemon dies. Stun and other flags are kept.
 * WAIT 0/1, always: no effect; ends the turn.
 * DEBUG 3/0, an enemy on a block: those take attack damage.
 * ROW 3/1, COL 3/1, an enemy in the player's row / column: attack damage to them.
-* UNDO 1/0, history not empty: restores the newest snapshot of the history
-  ring buffer (the game as it was before the last turn-ending action) and
-  drops it, so repeated UNDOs walk back several turns. The 1-credit cost is
-  charged to the *restored* credits (floored at 0): restoring the snapshot
-  would otherwise refund it. Episode counters (steps, programs used) are not
-  rolled back.
+* UNDO 1/0, history not empty: pops the newest snapshot (taken at the end of
+  the last enemy turn) and restores what Swift's ``restoreSnapshot`` restores
+  (:func:`state.restore_snapshot`); the 1 credit paid is overwritten by the
+  restored credits, so UNDO needs a credit but is free. The first UNDO after
+  a turn takes back only the free programs used since; two take back a turn.
+  Episode counters (steps, programs used, kills) are not rolled back.
 * STEP 0/3, always: ``step_skip_pending`` = True.
 * SIPH+ 5/0, always: +1 data siphon.
 * EXCH 4/0, credits >= 4: -4 credits (its cost), +4 energy.
@@ -58,7 +62,7 @@ game, whose conditions look at every enemy). "Attack damage" is
 * RESET 0/4, HP < 3: HP = 3.
 * CALM 2/4, CALM not active: ``calm_active`` = True.
 * D_BOM 3/0, a daemon exists: the daemon nearest the player (Manhattan; ties:
-  lowest slot) dies; every enemy in its 8 neighbouring cells takes 1 damage.
+  first in list order) dies; every enemy in its 8 neighbouring cells takes 1 damage.
 * DELAY 1/2, any transmission: +3 turns on each.
 * ANTI-V 3/0, a virus exists: 1 damage to every virus.
 * SCORE 0/5, stage < 8: score += 8 - stage.
@@ -80,7 +84,7 @@ from jitrl.envs.hackmatrix.state import (
     ENEMY_MAX_HP, EXCH, GLITCH, GRID, HACK, MAX_ENEMIES, MAX_HP, NUM_ENEMY_TYPES,
     NUM_PROGRAMS, NUM_STAGES, POLY, PROGRAM_CREDITS, PROGRAM_ENERGY, PULL, PUSH, REDUC,
     RESET, ROW, SCORE, SHOW, SIPH_PLUS, STEP, UNDO, VIRUS, WAIT, WARP, EnvParams, EnvState,
-    GameState, pop_history,
+    GameState, pop_history, restore_snapshot,
 )
 
 #: ``ENDS_TURN[i]``: program ``i`` ends the player's turn (only WAIT).
@@ -127,42 +131,33 @@ def _reducible_blocks(game: GameState) -> jax.Array:
     return common.block_map(game) & ~game.siphoned & (game.block_spawn > 0)
 
 
-def _warp_targets(game: GameState) -> Tuple[jax.Array, jax.Array]:
-    """(enemy targets bool[MAX_ENEMIES], transmission targets bool[MAX_TRANS])."""
-    bad = common.block_map(game) | common.exit_map(game) | game.siphon_pickup
-    enemies = game.enemy_alive & ~_enemy_cell_value(bad, game)
-    trans = game.trans_alive & ~bad[game.trans_row, game.trans_col]
-    return enemies, trans
-
-
 def _nearest_daemon(game: GameState) -> Tuple[jax.Array, jax.Array]:
-    """(slot, exists) of the alive daemon nearest the player (ties: lowest slot)."""
+    """(slot, exists) of the alive daemon nearest the player (ties: first in list order)."""
     is_daemon = game.enemy_alive & (game.enemy_type == DAEMON)
     dist = jnp.abs(game.enemy_row - game.player_row) + jnp.abs(game.enemy_col - game.player_col)
-    dist = jnp.where(is_daemon, dist, 4 * GRID)
-    return jnp.argmin(dist).astype(jnp.int32), jnp.any(is_daemon)
+    near = is_daemon & (dist == jnp.min(jnp.where(is_daemon, dist, 4 * GRID)))
+    return jnp.argmax(common.first_in_list(near, game.enemy_seq)).astype(jnp.int32), jnp.any(is_daemon)
 
 
 # ---------------------------------------------------------------- conditions
-def program_usable_when(game: GameState, history_count) -> jax.Array:
+def program_usable_when(game: GameState, history_depth) -> jax.Array:
     """bool[23]: each program's own "usable when" condition (no ownership/cost)."""
     any_enemy = jnp.any(game.enemy_alive)
     any_trans = jnp.any(game.trans_alive)
     around = _neighbours8(game.player_row, game.player_col)
     something = common.block_map(game) | common.enemy_occupancy(game) | common.trans_occupancy(game)
-    warp_e, warp_t = _warp_targets(game)
     true = jnp.asarray(True)
     conds = [None] * NUM_PROGRAMS
     conds[PUSH] = any_enemy
     conds[PULL] = any_enemy
     conds[CRASH] = jnp.any(around & something)
-    conds[WARP] = jnp.any(warp_e) | jnp.any(warp_t)
+    conds[WARP] = any_enemy | any_trans
     conds[POLY] = any_enemy
     conds[WAIT] = true
     conds[DEBUG] = jnp.any(common.enemy_on_block(game))
     conds[ROW] = jnp.any(_in_player_row(game))
     conds[COL] = jnp.any(_in_player_col(game))
-    conds[UNDO] = history_count > 0
+    conds[UNDO] = history_depth > 0
     conds[STEP] = true
     conds[SIPH_PLUS] = true
     conds[EXCH] = game.player_credits >= EXCH_AMOUNT
@@ -184,52 +179,42 @@ def program_conditions(state: EnvState, params: EnvParams = None) -> jax.Array:
     game = state.game
     afford = (game.player_credits >= jnp.asarray(PROGRAM_CREDITS)) & (
         game.player_energy >= jnp.asarray(PROGRAM_ENERGY))
-    mask = game.owned & afford & program_usable_when(game, state.history_count)
+    mask = game.owned & afford & program_usable_when(game, state.history_depth)
     chex.assert_shape(mask, (NUM_PROGRAMS,))
     return mask
 
 
 # ---------------------------------------------------------------- effects
 def _shift_enemies(game: GameState, away) -> GameState:
-    """PUSH (``away`` True) / PULL: move each enemy one cell, resolved in slot order.
+    """PUSH (``away`` True) / PULL as Swift's ``executeProgram(.push / .pull)``
+    (see the module docstring): wanted cells from the unchanged board, then an
+    enemy moves unless an enemy earlier in list order moved to the same cell.
 
     ``away`` may be traced: :func:`apply_program` runs this once for both
-    programs (under ``vmap`` every ``lax.switch`` branch is evaluated, and this
-    sequential scan is the costliest effect)."""
+    programs (under ``vmap`` every ``lax.switch`` branch is evaluated)."""
     away = jnp.asarray(away, bool)
     sgn = jnp.where(away, 1, -1)
     pr, pc = game.player_row, game.player_col
-    blocks = common.block_map(game)
-    trans = common.trans_occupancy(game)
-    slots = jnp.arange(MAX_ENEMIES)
-
-    def body(carry, i):
-        rows, cols = carry
-        r, c = rows[i], cols[i]
-        dr = sgn * jnp.sign(r - pr)
-        dc = sgn * jnp.sign(c - pc)
-        cand_r = jnp.stack([r + dr, r + dr, r])
-        cand_c = jnp.stack([c + dc, c, c + dc])
-        exists = jnp.stack([jnp.asarray(True), dr != 0, dc != 0]) & ((cand_r != r) | (cand_c != c))
-        on_board = (cand_r >= 0) & (cand_r < GRID) & (cand_c >= 0) & (cand_c < GRID)
-        rr = jnp.clip(cand_r, 0, GRID - 1)
-        cc = jnp.clip(cand_c, 0, GRID - 1)
-        block_ok = ~blocks[rr, cc] | (game.enemy_type[i] == GLITCH)
-        others = game.enemy_alive & (slots != i)
-        taken = jnp.any(others[None, :] & (rows[None, :] == cand_r[:, None])
-                        & (cols[None, :] == cand_c[:, None]), axis=1)
-        not_player = (cand_r != pr) | (cand_c != pc)
-        valid = exists & on_board & block_ok & ~taken & ~trans[rr, cc] & not_player
-        dist = jnp.abs(cand_r - pr) + jnp.abs(cand_c - pc)
-        score = jnp.where(valid, sgn * dist, -10 * GRID)
-        best = jnp.argmax(score)  # first maximum: diagonal, row, column
-        move = game.enemy_alive[i] & jnp.any(valid)
-        rows = rows.at[i].set(jnp.where(move, cand_r[best], r))
-        cols = cols.at[i].set(jnp.where(move, cand_c[best], c))
-        return (rows, cols), None
-
-    (rows, cols), _ = jax.lax.scan(body, (game.enemy_row, game.enemy_col), slots)
-    return game.replace(enemy_row=rows, enemy_col=cols)
+    r, c = game.enemy_row, game.enemy_col  # [E]
+    dr = sgn * jnp.sign(r - pr)
+    dc = sgn * jnp.sign(c - pc)
+    cand_r = jnp.stack([r + dr, r + dr, r])  # [3, E]: diagonal, row step, column step
+    cand_c = jnp.stack([c + dc, c, c + dc])
+    exists = jnp.stack([jnp.ones_like(dr, bool), dr != 0, dc != 0])
+    on_board = (cand_r >= 0) & (cand_r < GRID) & (cand_c >= 0) & (cand_c < GRID)
+    not_player = away | (cand_r != pr) | (cand_c != pc)
+    valid = exists & on_board & not_player
+    dist = jnp.abs(cand_r - pr) + jnp.abs(cand_c - pc)
+    score = jnp.where(valid, sgn * dist, -10 * GRID)
+    best = jnp.argmax(score, axis=0)  # first extreme: diagonal, row, column
+    wants = game.enemy_alive & jnp.any(valid, axis=0)
+    wr = jnp.take_along_axis(cand_r, best[None], axis=0)[0]
+    wc = jnp.take_along_axis(cand_c, best[None], axis=0)[0]
+    # an earlier enemy (list order) wanting the same cell moves there first
+    same = wants[None, :] & (wr[None, :] == wr[:, None]) & (wc[None, :] == wc[:, None])
+    earlier = game.enemy_seq[None, :] < game.enemy_seq[:, None]
+    move = wants & ~jnp.any(same & earlier, axis=1)
+    return game.replace(enemy_row=jnp.where(move, wr, r), enemy_col=jnp.where(move, wc, c))
 
 
 def _push(state: EnvState, key, params) -> EnvState:
@@ -250,31 +235,26 @@ def _crash(state: EnvState, key, params) -> EnvState:
         block_program=jnp.where(area, -1, game.block_program),
         block_spawn=jnp.where(area, 0, game.block_spawn),
     )
-    game = common.kill_enemies(game, _enemy_cell_value(area, game))
-    trans_hit = game.trans_alive & area[game.trans_row, game.trans_col]
-    game = game.replace(trans_alive=game.trans_alive & ~trans_hit)
+    game = common.remove_enemies_at(game, area)
+    game = common.remove_transmissions_at(game, area)
     return state.replace(game=game)
 
 
 def _warp(state: EnvState, key, params) -> EnvState:
     game = state.game
-    enemies, trans = _warp_targets(game)
-    targets = jnp.concatenate([enemies, trans])
+    targets = jnp.concatenate([game.enemy_alive, game.trans_alive])
     u = jax.random.uniform(key, targets.shape)
     pick = jnp.argmax(jnp.where(targets, u, -1.0))
     ok = jnp.any(targets)
-    n_e = enemies.shape[0]
-    e_hit = ok & (jnp.arange(n_e) == pick)
-    t_hit = ok & (jnp.arange(trans.shape[0]) + n_e == pick)
+    on_enemy = ok & (pick < MAX_ENEMIES)
     rows = jnp.concatenate([game.enemy_row, game.trans_row])
     cols = jnp.concatenate([game.enemy_col, game.trans_col])
-    game = common.kill_enemies(game, e_hit)
-    game = game.replace(
-        trans_alive=game.trans_alive & ~t_hit,
-        player_row=jnp.where(ok, rows[pick], game.player_row),
-        player_col=jnp.where(ok, cols[pick], game.player_col),
-    )
-    return state.replace(game=game)
+    row = jnp.where(ok, rows[pick], game.player_row)
+    col = jnp.where(ok, cols[pick], game.player_col)
+    cell = common.onehot_cell(row, col)
+    game = common.remove_enemies_at(game, cell & on_enemy)
+    game = common.remove_transmissions_at(game, cell & ok & ~on_enemy)
+    return state.replace(game=game.replace(player_row=row, player_col=col))
 
 
 def _poly(state: EnvState, key, params) -> EnvState:
@@ -283,11 +263,14 @@ def _poly(state: EnvState, key, params) -> EnvState:
     new_type = (game.enemy_type + shift) % NUM_ENEMY_TYPES
     max_hp = jnp.asarray(ENEMY_MAX_HP)
     damage = max_hp[game.enemy_type] - game.enemy_hp
-    new_hp = jnp.maximum(1, max_hp[new_type] - damage)
+    new_hp = max_hp[new_type] - damage
     alive = game.enemy_alive
+    died = alive & (new_hp <= 0)  # a 1-HP daemon becomes a 0-HP enemy: removeDeadEnemies
     return state.replace(game=game.replace(
         enemy_type=jnp.where(alive, new_type, game.enemy_type),
         enemy_hp=jnp.where(alive, new_hp, game.enemy_hp),
+        enemy_alive=alive & ~died,
+        kills=game.kills + jnp.sum(died & ~game.enemy_from_task).astype(jnp.int32),
     ))
 
 
@@ -314,11 +297,12 @@ def _col(state: EnvState, key, params) -> EnvState:
 
 
 def _undo(state: EnvState, key, params) -> EnvState:
-    state = pop_history(state)
-    game = state.game
-    credits = jnp.maximum(game.player_credits - PROGRAM_CREDITS[UNDO], 0)
-    energy = jnp.maximum(game.player_energy - PROGRAM_ENERGY[UNDO], 0)
-    return state.replace(game=game.replace(player_credits=credits, player_energy=energy))
+    ok = state.history_count > 0  # else the snapshot was dropped: the rules truncate
+    state, snap = pop_history(state)
+    keep = False if params is None else params.fix_undo_keeps_spawn_flags
+    restored = restore_snapshot(state.game, snap, keep)
+    return state.replace(game=jax.tree_util.tree_map(
+        lambda a, b: jnp.where(ok, a, b), restored, state.game))
 
 
 def _step(state: EnvState, key, params) -> EnvState:
@@ -352,7 +336,7 @@ def _d_bom(state: EnvState, key, params) -> EnvState:
     slot, ok = _nearest_daemon(game)
     hit = ok & (jnp.arange(MAX_ENEMIES) == slot)
     row, col = game.enemy_row[slot], game.enemy_col[slot]
-    game = common.kill_enemies(game, hit)
+    game = common.damage_enemies(game, hit, game.enemy_hp)  # dies outright
     splash = ok & _enemy_cell_value(_neighbours8(row, col), game)
     game = common.damage_enemies(game, splash, 1)
     return state.replace(game=game)
@@ -404,18 +388,17 @@ def apply_program(state: EnvState, program_index, key: chex.PRNGKey,
     """Pay program ``program_index``'s cost, count the use and apply its effect.
 
     Assumes the program is usable (:func:`program_conditions`); ending the turn
-    (WAIT, see :data:`ENDS_TURN`) is the rules' job. UNDO charges its cost after
-    restoring (see the module docstring).
+    (WAIT, see :data:`ENDS_TURN`) is the rules' job. UNDO's paid credit is
+    overwritten by the restore (see the module docstring).
     """
     program_index = jnp.asarray(program_index, jnp.int32)
     chex.assert_shape(program_index, ())
     game = state.game
-    not_undo = program_index != UNDO
     credits = jnp.asarray(PROGRAM_CREDITS)[program_index]
     energy = jnp.asarray(PROGRAM_ENERGY)[program_index]
     game = game.replace(
-        player_credits=game.player_credits - jnp.where(not_undo, credits, 0),
-        player_energy=game.player_energy - jnp.where(not_undo, energy, 0),
+        player_credits=game.player_credits - credits,
+        player_energy=game.player_energy - energy,
     )
     state = state.replace(game=game, programs_used=state.programs_used + 1)
     shifted = _shift_enemies(game, away=program_index == PUSH)

@@ -69,15 +69,19 @@ from jitrl.envs.hackmatrix.state import (
     ACTION_SIPHON, BLOCK_DATA, BLOCK_NONE, BLOCK_PROGRAM, DIRECTIONS, ENEMY_MAX_HP,
     ENEMY_SPEED,
     GLITCH, GRID, MAX_ENEMIES, MAX_HP, MAX_TRANSMISSIONS, NUM_PROGRAMS, NUM_STAGES,
-    PROGRAM_OFFSET, VIRUS, EnvParams, EnvState, GameState, clear_history, push_history,
-    select_state,
+    PROGRAM_OFFSET, VIRUS, EnvParams, EnvState, GameState, clear_history, history_overflow,
+    push_history, select_state,
 )
 
 
 # ------------------------------------------------------------------ line of fire
 def line_target(game: GameState, direction):
-    """What action ``direction`` (0-3) fires at.
+    """What action ``direction`` (0-3) fires at (Swift's ``findTargetInLineOfFire``).
 
+    Walking from the player, the first cell holding a transmission or an
+    enemy is the target: on that cell a transmission is taken before an
+    enemy, and of several enemies the first in list order; a block without
+    either stops the line.
     Returns (kind, slot, first_cell_open): kind 0 nothing, 1 enemy, 2
     transmission; ``slot`` the enemy/transmission slot; ``first_cell_open``
     True when the neighbouring cell is on the board and holds no block.
@@ -98,8 +102,9 @@ def line_target(game: GameState, direction):
     stop = has_e | has_t | block
     first = jnp.argmax(stop)
     any_stop = jnp.any(stop)
-    kind = jnp.where(any_stop & has_e[first], 1, jnp.where(any_stop & has_t[first], 2, 0))
-    slot = jnp.where(kind == 1, jnp.argmax(e_hit[first]), jnp.argmax(t_hit[first]))
+    kind = jnp.where(any_stop & has_t[first], 2, jnp.where(any_stop & has_e[first], 1, 0))
+    e_first = common.first_in_list(e_hit[first], game.enemy_seq)
+    slot = jnp.where(kind == 1, jnp.argmax(e_first), jnp.argmax(t_hit[first]))
     first_open = on[0] & ~block[0]
     return kind.astype(jnp.int32), slot.astype(jnp.int32), first_open
 
@@ -124,26 +129,29 @@ def action_mask(state: EnvState, params: EnvParams) -> jax.Array:
     ])
 
 
-def player_direction(game: GameState, direction) -> Tuple[GameState, jax.Array]:
-    """Fire or move (action 0-3). Returns (game, reached_exit)."""
+def player_direction(game: GameState, direction) -> Tuple[GameState, jax.Array, jax.Array]:
+    """Fire or move (action 0-3, Swift's ``tryAttackOrMove``). Returns (game,
+    reached_exit, picked_up_a_data_siphon). A shot transmission counts in
+    ``kills`` unless it came from a scheduled spawn."""
     kind, slot, first_open = line_target(game, direction)
     hit_e = (kind == 1) & (jnp.arange(MAX_ENEMIES) == slot)
     game = common.damage_enemies(game, hit_e, game.player_attack)
     hit_t = (kind == 2) & (jnp.arange(MAX_TRANSMISSIONS) == slot)
-    game = game.replace(trans_alive=game.trans_alive & ~hit_t)
+    game = game.replace(trans_alive=game.trans_alive & ~hit_t,
+                        kills=game.kills + jnp.any(hit_t & ~game.trans_from_task).astype(jnp.int32))
     move = (kind == 0) & first_open
     d = jnp.asarray(DIRECTIONS)[direction]
     r = jnp.where(move, game.player_row + d[0], game.player_row)
     c = jnp.where(move, game.player_col + d[1], game.player_col)
     here = common.onehot_cell(r, c)
-    pick = jnp.any(here & game.siphon_pickup)
+    pick = move & jnp.any(here & game.siphon_pickup)  # not when standing on one (WARP)
     game = game.replace(
         player_row=r, player_col=c,
-        siphon_pickup=game.siphon_pickup & ~here,
+        siphon_pickup=game.siphon_pickup & ~(here & pick),
         player_siphons=game.player_siphons + pick.astype(jnp.int32),
     )
-    reached = move & (r == game.exit_row) & (c == game.exit_col)
-    return game, reached
+    reached = move & jnp.any(here & game.exit_cell)
+    return game, reached, pick
 
 
 # ------------------------------------------------------------------ siphon
@@ -166,12 +174,15 @@ def siphon(game: GameState, params: EnvParams) -> GameState:
         prog[None, :, :] & (game.block_program[None, :, :] == jnp.arange(NUM_PROGRAMS)[:, None, None]),
         axis=(1, 2))
     res = take & ~blocks
+    here = common.onehot_cell(game.player_row, game.player_col)
     return game.replace(
         score=game.score + jnp.sum(jnp.where(data, game.block_points, 0)),
         owned=game.owned | got_prog,
         block_kind=jnp.where(taken_blocks, real, game.block_kind),
         pending_siphon_spawns=game.pending_siphon_spawns
         + jnp.sum(jnp.where(taken_blocks, game.block_spawn, 0)),
+        block_spawn=jnp.where(taken_blocks, 0, game.block_spawn),  # Swift rewrites it with spawn 0
+        siphon_center=game.siphon_center | here,
         player_credits=game.player_credits + jnp.sum(jnp.where(res, game.credits, 0)),
         player_energy=game.player_energy + jnp.sum(jnp.where(res, game.energy, 0)),
         credits=jnp.where(res, 0, game.credits),
@@ -179,7 +190,7 @@ def siphon(game: GameState, params: EnvParams) -> GameState:
         siphoned=game.siphoned | take,
         player_siphons=game.player_siphons - 1,
         spawn_interval=jnp.maximum(game.spawn_interval - 1, params.spawn_interval_min),
-        turns_to_spawn=game.turns_to_spawn + params.siphon_spawn_delay,
+        next_task_turn=game.next_task_turn + params.siphon_spawn_delay,
     )
 
 
@@ -188,7 +199,7 @@ def _tick_transmissions(game: GameState) -> GameState:
     """Transmissions tick; those at 0 become enemies (full HP, ``just_spawned``)
     on their cells: the k-th hatching one (slot order) takes the k-th free
     enemy slot, as adding them one after another to the first free slot would
-    (dropped when the slots run out)."""
+    (a hatch finding no free slot is reported by :func:`hatch_overflow`)."""
     turns = jnp.where(game.trans_alive, game.trans_turns - 1, game.trans_turns)
     hatch = game.trans_alive & (turns <= 0)
     h_rank = jnp.cumsum(hatch) - 1
@@ -198,6 +209,8 @@ def _tick_transmissions(game: GameState) -> GameState:
     write = jnp.any(assign, axis=1)
     src = jnp.argmax(assign, axis=1)
     etype = game.trans_type[src]
+    # Swift appends the new enemies in transmission list order
+    list_rank = jnp.sum(hatch[None, :] & (game.trans_seq[None, :] < game.trans_seq[:, None]), axis=1)
     return game.replace(
         trans_turns=turns,
         trans_alive=game.trans_alive & ~hatch,
@@ -208,7 +221,10 @@ def _tick_transmissions(game: GameState) -> GameState:
         enemy_hp=jnp.where(write, jnp.asarray(ENEMY_MAX_HP)[etype], game.enemy_hp),
         enemy_stunned=jnp.where(write, False, game.enemy_stunned),
         enemy_from_siphon=jnp.where(write, game.trans_from_siphon[src], game.enemy_from_siphon),
+        enemy_from_task=jnp.where(write, game.trans_from_task[src], game.enemy_from_task),
         enemy_just_spawned=game.enemy_just_spawned | write,
+        enemy_seq=jnp.where(write, game.next_seq + list_rank[src], game.enemy_seq),
+        next_seq=game.next_seq + jnp.sum(hatch).astype(jnp.int32),
     )
 
 
@@ -312,16 +328,16 @@ def enemy_turn(key, game: GameState, params: EnvParams) -> GameState:
     game = game.replace(turn=game.turn + 1)
     game = _tick_transmissions(game)
     game = _enemies_act(k_move, game)
-    # scheduled spawn
-    counting = ~game.calm_active
-    tts = jnp.where(counting, game.turns_to_spawn - 1, game.turns_to_spawn)
-    due = counting & (tts <= 0)
-    game = game.replace(turns_to_spawn=jnp.where(due, game.spawn_interval, tts))
+    # scheduled spawn (maybeExecuteScheduledTask): unless CALM, at turn >= next
+    due = ~game.calm_active & (game.turn >= game.next_task_turn)
+    game = game.replace(next_task_turn=jnp.where(due, game.turn + game.spawn_interval,
+                                                 game.next_task_turn))
     # the scheduled transmission first, then those owed by siphons (one placement)
     first = due.astype(jnp.int32)
+    order = jnp.arange(MAX_TRANSMISSIONS)
     game = generation.place_transmissions(
         k_sched, game, first + game.pending_siphon_spawns, params.transmission_turns,
-        jnp.arange(MAX_TRANSMISSIONS) >= first)
+        order >= first, from_task=order < first)
     return game.replace(
         pending_siphon_spawns=jnp.int32(0),
         enemy_stunned=jnp.zeros_like(game.enemy_stunned),
@@ -331,21 +347,37 @@ def enemy_turn(key, game: GameState, params: EnvParams) -> GameState:
 
 # ------------------------------------------------------------------ stage change
 def complete_stage(state: EnvState, params: EnvParams) -> EnvState:
-    """Bookkeeping of a completed stage (the board is laid out by advance_board)."""
+    """Bookkeeping of a completed stage (``completeStage`` and the part of
+    ``initializeStage`` that is not the board, which ``advance_board`` lays
+    out): HP +1 (max 3); below stage 8 the stage +1, the spawn interval
+    ``13 - stage``, ``turn`` 0 and the next scheduled spawn at ``interval``;
+    SHOW, CALM, STEP and ATK+ uses cleared (on victory only the HP changes).
+    The UNDO history is kept (Swift)
+    unless ``params.fix_undo_across_stages``."""
     g = state.game
     old_stage = g.stage
     stage = g.stage + 1
     interval = jnp.asarray(NUM_STAGES + 5, jnp.int32) - stage  # 13 - stage
+    won = stage > NUM_STAGES
+    keep = lambda old, new: jnp.where(won, old, new)  # victory: completeStage stops there
     g = g.replace(
         stage=jnp.minimum(stage, NUM_STAGES),
         player_hp=jnp.minimum(g.player_hp + 1, MAX_HP),
-        spawn_interval=interval, turns_to_spawn=interval,
-        show_active=jnp.asarray(False), calm_active=jnp.asarray(False),
-        step_skip_pending=jnp.asarray(False), atk_plus_uses=jnp.int32(0),
+        spawn_interval=keep(g.spawn_interval, interval),
+        turn=keep(g.turn, 0), next_task_turn=keep(g.next_task_turn, interval),
+        show_active=keep(g.show_active, False), calm_active=keep(g.calm_active, False),
+        step_skip_pending=keep(g.step_skip_pending, False),
+        atk_plus_uses=keep(g.atk_plus_uses, 0),
     )
-    won = stage > NUM_STAGES
-    reward = stage_reward(old_stage, params)
-    state = clear_history(state.replace(game=g))
+    reward = stage_reward(old_stage, won, params)
+    state = state.replace(game=g)
+    cleared = clear_history(state)
+    clear = jnp.asarray(params.fix_undo_across_stages, bool) & ~won
+    state = state.replace(
+        history_head=jnp.where(clear, cleared.history_head, state.history_head),
+        history_count=jnp.where(clear, cleared.history_count, state.history_count),
+        history_depth=jnp.where(clear, cleared.history_depth, state.history_depth),
+    )
     return state.replace(
         won=won,
         highest_stage=jnp.maximum(state.highest_stage, g.stage),
@@ -353,14 +385,27 @@ def complete_stage(state: EnvState, params: EnvParams) -> EnvState:
     )
 
 
-def stage_reward(stage, params: EnvParams) -> jax.Array:
-    """Reward for completing ``stage`` (1-8)."""
+def stage_reward(stage, won, params: EnvParams) -> jax.Array:
+    """Reward for completing ``stage`` (1-8): ``stage_rewards[stage - 1]``,
+    except that Swift pays ``stage_rewards[6]`` for the last stage (it reads
+    ``currentStage - 1`` after ``completeStage``, which stays at 8 on victory)
+    unless ``params.fix_stage8_reward``."""
     table = jnp.asarray(params.stage_rewards, jnp.float32)
-    return table[jnp.clip(stage - 1, 0, NUM_STAGES - 1)]
+    index = jnp.where(won & ~jnp.asarray(params.fix_stage8_reward, bool), stage - 2, stage - 1)
+    return table[jnp.clip(index, 0, NUM_STAGES - 1)]
 
 
 def advance_board(key, state: EnvState, params: EnvParams) -> EnvState:
     return state.replace(game=generation.new_stage(key, state.game, params))
+
+
+def hatch_overflow(game: GameState) -> jax.Array:
+    """bool: the enemy turn about to run hatches more transmissions than there
+    are free enemy slots. Reachable only with Swift's PUSH/PULL stacking (units
+    otherwise hold distinct cells, at most 35); the env ends the episode there
+    and reports it rather than drop an enemy."""
+    hatching = jnp.sum(game.trans_alive & (game.trans_turns <= 1))
+    return hatching > jnp.sum(~game.enemy_alive)
 
 
 # ------------------------------------------------------------------ transition
@@ -370,7 +415,10 @@ def transition(key, state: EnvState, action, params: EnvParams,
     ``mask`` is ``action_mask(state, params)`` when the caller already has it.
 
     events: legal, turn_ended, enemy_turn, stage_completed, won, died,
-    siphon_death (killed next to an enemy spawned by a siphon).
+    siphon_death (killed next to an enemy spawned by a siphon), picked_siphon
+    (walked onto a data-siphon pickup), overflow (the step needed an UNDO
+    snapshot the ring dropped, or an enemy slot that does not exist: the env
+    truncates the episode).
     """
     k_prog, k_enemy = jax.random.split(key)
     action = jnp.asarray(action, jnp.int32)
@@ -382,32 +430,36 @@ def transition(key, state: EnvState, action, params: EnvParams,
     turn_ends = legal & (is_dir | is_siphon | (is_prog & programs.ends_turn(prog_idx)))
 
     game0 = state.game
-    g_dir, reached = player_direction(game0, jnp.clip(action, 0, 3))
+    g_dir, reached, picked = player_direction(game0, jnp.clip(action, 0, 3))
     g_siph = siphon(game0, params)
     s_prog = programs.apply_program(state, prog_idx, k_prog, params)
 
     game = jax.tree_util.tree_map(
         lambda a, b, c, z: jnp.where(legal, jnp.where(is_dir, a, jnp.where(is_siphon, b, c)), z),
         g_dir, g_siph, s_prog.game, game0)
-    prog_used = legal & is_prog  # programs move the history only by UNDO (head, count)
+    prog_used = legal & is_prog  # programs move the history only by UNDO (head, count, depth)
+    undo_lost = prog_used & (prog_idx == programs.UNDO) & history_overflow(state)
     after = state.replace(
         game=game,
         siphons_used=state.siphons_used + (legal & is_siphon).astype(jnp.int32),
         programs_used=state.programs_used + prog_used.astype(jnp.int32),
         history_head=jnp.where(prog_used, s_prog.history_head, state.history_head),
         history_count=jnp.where(prog_used, s_prog.history_count, state.history_count),
+        history_depth=jnp.where(prog_used, s_prog.history_depth, state.history_depth),
     )
-    # a turn-ending action pushes the game as it was before it
-    after = push_history(after, game0, turn_ends)
-
-    stage_done = legal & is_dir & reached
+    # WARP onto the exit position completes the stage (tryExecuteAction)
+    warped_out = prog_used & (prog_idx == programs.WARP) & (
+        (game.player_row == game.exit_row) & (game.player_col == game.exit_col))
+    stage_done = (legal & is_dir & reached) | warped_out
     skip = after.game.step_skip_pending
     run_enemies = turn_ends & ~stage_done & ~skip
+    full = run_enemies & hatch_overflow(after.game)
     g_enemy = enemy_turn(k_enemy, after.game, params)
     game = jax.tree_util.tree_map(lambda a, b: jnp.where(run_enemies, a, b), g_enemy, after.game)
     game = game.replace(step_skip_pending=jnp.where(turn_ends & ~stage_done, False,
                                                     game.step_skip_pending))
-    after = after.replace(game=game)
+    # saveSnapshot at the end of every enemy turn that runs (not a STEP-skipped one)
+    after = push_history(after.replace(game=game), game, run_enemies)
 
     # death (judged before the stage bookkeeping can add HP)
     died = after.game.player_hp <= 0
@@ -425,5 +477,6 @@ def transition(key, state: EnvState, action, params: EnvParams,
     events = dict(
         legal=legal, turn_ended=turn_ends, enemy_turn=run_enemies,
         stage_completed=stage_done, won=after.won, died=died, siphon_death=siphon_death,
+        picked_siphon=legal & is_dir & picked, overflow=undo_lost | full,
     )
     return after, events
