@@ -159,13 +159,16 @@ class KMCTiO2(Environment):
         running sums, atom counts; time and step 0)."""
         nx, ny, nz = self.lattice_size
         col_rates = physics.full_col_log_rates(h, obits, params, nz)
+        row_rates = physics.full_row_log_rates(col_rates)
         n_o = jnp.sum(state_mod.num_o_sites(obits)).astype(jnp.int32)
         n_atoms = jnp.sum(h).astype(jnp.int32)
         return EnvState(
             heights=h,
             obits=obits,
             col_log_rates=col_rates,
-            log_z=physics.log_total_rate(col_rates),
+            log_z=physics.log_z_from_rows(row_rates),
+            row_log_rates=row_rates,
+            height_hist=physics.height_histogram(h, nz),
             sum_h=n_atoms,
             sum_h2=jnp.sum(h * h).astype(jnp.int32),
             n_ti=n_atoms - n_o,
@@ -212,9 +215,14 @@ class KMCTiO2(Environment):
             state.heights, state.obits, jnp.clip(action, 0, n_act - 1), valid
         )
         if self.rate_update == "local":
+            # O(1) columns, then the O(ny) sums of the <= 6 rows holding them, then log Z
+            # over the nx row sums: O(nx + ny) per event instead of O(nx ny)
             col_rates = physics.local_update(state.col_log_rates, heights, obits, ci, cj, ti, tj, params, nz)
+            row_rates = physics.row_update(state.row_log_rates, col_rates, physics.changed_rows(ci, ti, nx))
         else:
             col_rates = physics.full_col_log_rates(heights, obits, params, nz)
+            row_rates = physics.full_row_log_rates(col_rates)
+        hist = physics.hist_update(state.height_hist, hs, ht, removes, adds)
         # exact integer running sums: the source loses an atom at height hs, the target
         # gains one on top of height ht (read before the event)
         rm = removes.astype(jnp.int32)
@@ -228,10 +236,13 @@ class KMCTiO2(Environment):
         # moving window: once every column is above WINDOW_KEEP, all move down one
         # level. Rates depend on height differences and same-level species only, and
         # no column is at nz when it moves, so the cached rates and log Z are unchanged.
-        shift = (jnp.min(heights) > physics.WINDOW_KEEP) & (jnp.max(heights) < nz) & self.moving_window
+        # (min and max height from the incrementally kept histogram: O(nz), not O(nx ny))
+        h_min, h_max = physics.hist_min_max(hist)
+        shift = (h_min > physics.WINDOW_KEEP) & (h_max < nz) & self.moving_window
         sh = shift.astype(jnp.int32)
         heights = heights - sh
         obits = jnp.where(shift, physics.shift_down(obits), obits)
+        hist = jnp.where(shift, jnp.concatenate([hist[1:], jnp.zeros((1,), jnp.int32)]), hist)
         sum_h2 = sum_h2 - sh * (2 * sum_h - nx * ny)
         sum_h = sum_h - sh * nx * ny
         t_hi, t_lo = physics.clock_add(state.time, state.time_lo, dt)
@@ -239,7 +250,9 @@ class KMCTiO2(Environment):
             heights=heights,
             obits=obits,
             col_log_rates=col_rates,
-            log_z=physics.log_total_rate(col_rates),
+            log_z=physics.log_z_from_rows(row_rates),
+            row_log_rates=row_rates,
+            height_hist=hist,
             sum_h=sum_h,
             sum_h2=sum_h2,
             n_ti=state.n_ti + d_ti,
@@ -297,7 +310,7 @@ class KMCTiO2(Environment):
 
     def sample_physical(self, key: chex.PRNGKey, state: EnvState, params: Any = None) -> jax.Array:
         """Plain BKL: one action with probability ``Gamma_a / Z`` (the neutral
-        policy's law) from the cached per-column sums, O(nx ny + 7)."""
+        policy's law) from the cached row and column sums, O(nx + ny + 7)."""
         if params is None:
             params = self.default_params
         return sampling.sample_physical(key, state, params)

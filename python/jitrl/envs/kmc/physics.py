@@ -245,6 +245,54 @@ def local_update(
     return col_log_rates.at[xi, xj].set(column_log_sum(me, nbs, params, nz))
 
 
+def full_row_log_rates(col_log_rates: jax.Array) -> jax.Array:
+    """Per-row ``logsumexp`` of the per-column log-sums, ``float32[nx]``."""
+    return jax.nn.logsumexp(col_log_rates, axis=-1)
+
+
+def changed_rows(ci: jax.Array, ti: jax.Array, nx: int) -> jax.Array:
+    """The rows ``int32[6]`` whose columns ``local_update`` may have changed:
+    rows ci-1..ci+1 and ti-1..ti+1 (periodic; duplicates allowed)."""
+    d = jnp.array((-1, 0, 1), jnp.int32)
+    return jnp.concatenate([ci + d, ti + d]) % nx
+
+
+def row_update(row_log_rates: jax.Array, col_log_rates: jax.Array, rows: jax.Array) -> jax.Array:
+    """Refresh the cached row log-sums of ``rows`` from the (refreshed) column
+    log-sums: each is recomputed from its ``ny`` columns (never adjusted by a
+    difference, so no rounding drifts in), O(ny) per row; duplicate rows get
+    identical values."""
+    return row_log_rates.at[rows].set(full_row_log_rates(col_log_rates[rows]))
+
+
+def log_z_from_rows(row_log_rates: jax.Array) -> jax.Array:
+    """log Z from the cached row log-sums, O(nx)."""
+    return jax.nn.logsumexp(row_log_rates, axis=-1)
+
+
+def height_histogram(heights: jax.Array, nz: int) -> jax.Array:
+    """``int32[nz + 1]``: how many columns have each height 0..nz."""
+    return jnp.zeros((nz + 1,), jnp.int32).at[heights.reshape(-1)].add(1)
+
+
+def hist_update(hist: jax.Array, hs: jax.Array, ht: jax.Array, removes: jax.Array, adds: jax.Array) -> jax.Array:
+    """The histogram after an event whose source (height ``hs`` before it) lost
+    an atom where ``removes`` and whose target (height ``ht`` before it) gained
+    one where ``adds`` (see ``apply_event``); O(1)."""
+    nz = hist.shape[-1] - 1
+    rm = removes.astype(jnp.int32)
+    ad = adds.astype(jnp.int32)
+    idx = jnp.clip(jnp.stack([hs, hs - 1, ht, ht + 1]), 0, nz)
+    return hist.at[idx].add(jnp.stack([-rm, rm, -ad, ad]))
+
+
+def hist_min_max(hist: jax.Array) -> Tuple[jax.Array, jax.Array]:
+    """(lowest, highest) column height from the histogram, O(nz)."""
+    nz = hist.shape[-1] - 1
+    occ = hist > 0
+    return jnp.argmax(occ).astype(jnp.int32), (nz - jnp.argmax(occ[::-1])).astype(jnp.int32)
+
+
 def decode_action(action: jax.Array, ny: int) -> Tuple[jax.Array, jax.Array, jax.Array]:
     """Flat action -> (column i, column j, event) for the layout ``[nx, ny, NUM_EVENTS]``."""
     a = action.astype(jnp.int32)

@@ -74,7 +74,7 @@ class EnvState:
     heights: jax.Array  # int32[nx, ny] film atoms per column (substrate not counted)
     obits: jax.Array  # int32[W, nx, ny] O bit per film site, W = ceil(nz / 32) words
     col_log_rates: jax.Array  # float32[nx, ny] cached logsumexp of each column's 7 event log-rates
-    log_z: jax.Array  # float32 cached log Z = logsumexp(col_log_rates) of this state
+    log_z: jax.Array  # float32 cached log Z = logsumexp(row_log_rates) of this state
     sum_h: jax.Array  # int32 running sum of the heights (exact)
     sum_h2: jax.Array  # int32 running sum of the squared heights (exact)
     n_ti: jax.Array  # int32 Ti atoms in the film
@@ -82,6 +82,8 @@ class EnvState:
     n_deposited: jax.Array  # int32 deposition events so far (desorbed atoms stay counted)
     time: jax.Array  # float32 simulated time in seconds (high part of a two-float sum)
     step: jax.Array  # int32 events so far in this episode
+    row_log_rates: jax.Array  # float32[nx] cached logsumexp of each row of col_log_rates (log Z = logsumexp of these)
+    height_hist: jax.Array  # int32[nz + 1] columns at each height 0..nz (min / max height in O(nz))
     time_lo: jax.Array = 0.0  # float32 low part: time + time_lo is the clock to ~1e-14 (compensated)
     offset: jax.Array = 0  # int32 levels shifted out below the window (absolute height = heights + offset)
     nz: int = struct.field(pytree_node=False, default=0)  # static: film sites per column
