@@ -54,6 +54,6 @@ def sample_physical(key: jax.Array, state: EnvState, params: EnvParams) -> jax.A
     nx, ny = state.col_log_rates.shape
     i = log_race(k_row, state.row_log_rates)
     j = log_race(k_col, state.col_log_rates[i])
-    rates = physics.site_log_rates(state.heights, state.obits, i, j, params, state.nz)
+    rates = physics.site_log_rates(state.abs_heights, state.obits, i, j, params, state.nz, state.offset)
     ev = log_race(k_ev, rates)
     return (i * ny + j) * C.NUM_EVENTS + ev
