@@ -344,7 +344,15 @@ def apply_event(heights: jax.Array, obits: jax.Array, action: jax.Array, valid: 
     ht = heights[ti, tj]  # before the event (a deposit's target is the source)
     s_add = jnp.where(is_dep, ev + 1, top)  # DEP_TI -> TI (1), DEP_O -> O (2)
     rows, cols_ = jnp.stack([ci, ti]), jnp.stack([cj, tj])
-    heights = heights.at[rows, cols_].add(jnp.stack([-removes.astype(jnp.int32), adds.astype(jnp.int32)]))
+    # the new heights are written as values computed from the gathered ones (a set,
+    # not an add): the write then depends on the reads, so XLA updates the carried
+    # buffer in place instead of copying the whole lattice every event. A deposit or
+    # a desorption has source == target: both entries get the same value.
+    rm, ad = removes.astype(jnp.int32), adds.astype(jnp.int32)
+    same = (ci == ti) & (cj == tj)
+    new_src = hs - rm + jnp.where(same, ad, 0)
+    new_tgt = ht + ad - jnp.where(same, rm, 0)
+    heights = heights.at[rows, cols_].set(jnp.stack([new_src, new_tgt]))
     d_src = jnp.where(removes & (top == C.O), -_bit_delta(hs - 1, nw), 0)
     old_bit = o_bit([obits[w, ti, tj] for w in range(nw)], ht)
     new_bit = (s_add == C.O).astype(jnp.int32)
