@@ -126,7 +126,8 @@ def test_moving_window_equals_absolute_frame_reference():
             a = env.sample_physical(ka, s, p)
             _, s2, _, term, trunc, info = env.step_env(ks, s, a, p)
             obs = (s2.heights + s2.offset, info["roughness"], info["coverage"] * env.lattice_size[2],
-                   info["o_ti_ratio"], s2.time, s2.log_z, a, info["window_limit"], s2.offset)
+                   info["o_ti_ratio"], s2.time, s2.log_z, a, info["window_limit"], s2.offset, s2.height_hist,
+                   s2.heights)
             return s2, obs
 
         _, s0 = env.reset(jax.random.PRNGKey(0), p)
@@ -139,6 +140,10 @@ def test_moving_window_equals_absolute_frame_reference():
     assert int(np.max(np.asarray(r[0])[:n])) < 96  # the reference never reached its own top
     for x, y in zip(w[:7], r[:7]):
         np.testing.assert_array_equal(np.asarray(x)[:n], np.asarray(y)[:n])
+    # the incrementally kept height histogram (which decides when the window moves)
+    # equals a fresh count of the window's heights at every event, shifts included
+    hist = np.stack([np.bincount(x.reshape(-1), minlength=17) for x in np.asarray(w[10])[:n]])
+    np.testing.assert_array_equal(np.asarray(w[9])[:n], hist)
 
 
 def test_hops_one_level_and_edge_barrier_both_ways():

@@ -68,7 +68,7 @@ def test_local_update_equals_full_recompute():
         np.testing.assert_allclose(np.asarray(rw), np.asarray(rf), rtol=1e-6, atol=1e-5)
         # and the cache equals a fresh logsumexp of the 7 per-event log-rates (the closed
         # form of column_log_sum against the plain sum)
-        fresh, _, _, _ = physics.full_log_rates(sw.heights, sw.obits, p, size[2])
+        fresh, _, _, _ = physics.full_log_rates(sw.abs_heights, sw.obits, p, size[2], sw.offset)
         np.testing.assert_allclose(
             np.asarray(jax.nn.logsumexp(fresh, axis=-1)), np.asarray(sw.col_log_rates), rtol=1e-6, atol=2e-5
         )

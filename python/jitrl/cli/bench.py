@@ -26,6 +26,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--network", help="network kind override")
     p.add_argument("--no-obs", action="store_true",
                    help="env case: don't encode observations (pure simulation speed, e.g. KMC events/s)")
+    p.add_argument("--no-reset", action="store_true",
+                   help="env case: step without auto-reset (step_env: one long trajectory per env, as "
+                        "scripts/kmc_simulate.py runs; the auto-reset's select over the whole state is left out)")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per case")
     p.add_argument("--json", help="also write the rows to this file")
     p.add_argument("--suite", choices=sorted(B.SUITES),
@@ -45,7 +48,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         planned = B.suite_cases(a.suite, a.repeats, a.train_repeats)
     else:
         planned = [{"case": case, "env": a.env, "num_envs": n, "num_steps": a.num_steps, "lattice": lattice,
-                    "repeats": a.repeats, "train_repeats": a.train_repeats, "flags": flags, "with_obs": not a.no_obs}
+                    "repeats": a.repeats, "train_repeats": a.train_repeats, "flags": flags, "with_obs": not a.no_obs,
+                    "with_reset": not a.no_reset}
                    for lattice in (a.lattice or [None]) for n in [int(x) for x in a.num_envs.split(",")]
                    for case in a.cases.split(",")]
     if a.dry_run:

@@ -52,7 +52,7 @@ def _env_kwargs(args: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def bench_env(env_name: str, num_envs: int, num_steps: int, repeats: int, env_kwargs: Dict[str, Any],
-              with_obs: bool = True) -> Dict[str, Any]:
+              with_obs: bool = True, with_reset: bool = True) -> Dict[str, Any]:
     import jax
     import jax.numpy as jnp
 
@@ -77,7 +77,9 @@ def bench_env(env_name: str, num_envs: int, num_steps: int, repeats: int, env_kw
             law = jax.vmap(env.action_law, in_axes=(0, None))(state, params)
             logits = acting.logits(jnp.zeros((num_envs, env.num_actions(params)), jnp.float32), law)
             action = acting.sample(k_act, logits)
-        obs, state, reward, term, trunc, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
+        # with_reset False: step_env, no auto-reset (a long simulation, as kmc_simulate runs it)
+        obs, state, reward, term, trunc, _ = jax.vmap(env.step if with_reset else env.step_env,
+                                                      in_axes=(0, 0, 0, None))(
             jax.random.split(k_env, num_envs), state, action, params
         )
         out = jnp.sum(reward) + jnp.sum(term) + jnp.sum(trunc)
@@ -245,9 +247,11 @@ def run_case(args: Dict[str, Any]) -> Dict[str, Any]:
     kw = _env_kwargs(args)
     if args["case"] == "env":
         out = bench_env(args["env"], args["num_envs"], args["num_steps"], args["repeats"], kw,
-                        with_obs=args.get("with_obs", True))
+                        with_obs=args.get("with_obs", True), with_reset=args.get("with_reset", True))
         if not args.get("with_obs", True):
             out["config"] = (out.get("config", "") + " no obs").strip()
+        if not args.get("with_reset", True):
+            out["config"] = (out.get("config", "") + " no reset").strip()
     elif args["case"] == "phases":
         out = bench_phases(args["env"], args["num_envs"], args["num_steps"], args["train_repeats"], kw,
                            args.get("flags", {}))

@@ -41,9 +41,15 @@ def _chunk_fn(env, p, network, params, neutral: bool, n_events: int):
             fused = importance.fused_logits(pol, lg)
             a = importance.exact_sample(ka, fused)
             w = importance.step_log_weight(lg, fused, a)
+        keep = stopped  # a stopped replica stays where it stopped:
+        # its event is made invalid (-1), which leaves the lattice (heights, O bits)
+        # exactly as it is (the cached sums of the few columns around column 0 are
+        # recomputed from that same lattice), so only the small leaves (clock,
+        # counters, row sums, ...) need a select; one over the lattice would be
+        # O(nx ny) per event
+        a = jnp.where(keep, -1, a)
         _, s2, _, _, _, info = env.step_env(ks, s, a, p)
-        keep = stopped  # a stopped replica stays where it stopped
-        s2 = jax.tree_util.tree_map(lambda old, new: jnp.where(keep, old, new), s, s2)
+        s2 = jax.tree_util.tree_map(lambda old, new: new if old.ndim >= 2 else jnp.where(keep, old, new), s, s2)
         lw = jnp.where(keep, lw, lw + w)
         done_events = done_events + jnp.logical_not(keep).astype(jnp.int32)
         stopped = stopped | (info["window_limit"] > 0)

@@ -154,29 +154,36 @@ class KMCTiO2(Environment):
         return (nx, ny, observation.NUM_FEATURES)
 
     # ---- dynamics ---------------------------------------------------------
-    def _state(self, h: jax.Array, obits: jax.Array, params: EnvParams) -> EnvState:
-        """A consistent state for the packed lattice (cached column sums, log Z,
-        running sums, atom counts; time and step 0)."""
+    def _state(self, h_abs: jax.Array, obits: jax.Array, params: EnvParams, offset: Any = 0) -> EnvState:
+        """A consistent state for the packed lattice (absolute heights, O-bit rings,
+        window floor ``offset``): cached column and row sums, log Z, running sums,
+        histogram, atom counts of the window; time and step 0. O(nx ny nz)."""
         nx, ny, nz = self.lattice_size
-        col_rates = physics.full_col_log_rates(h, obits, params, nz)
-        n_o = jnp.sum(state_mod.num_o_sites(obits)).astype(jnp.int32)
+        off = jnp.asarray(offset, jnp.int32)
+        col_rates = physics.full_col_log_rates(h_abs, obits, params, nz, off)
+        row_rates = physics.full_row_log_rates(col_rates)
+        h = h_abs - off
         n_atoms = jnp.sum(h).astype(jnp.int32)
-        return EnvState(
-            heights=h,
+        st = EnvState(
+            abs_heights=h_abs,
             obits=obits,
             col_log_rates=col_rates,
-            log_z=physics.log_total_rate(col_rates),
+            log_z=physics.log_z_from_rows(row_rates),
+            row_log_rates=row_rates,
+            height_hist=physics.height_histogram(h, nz),
             sum_h=n_atoms,
             sum_h2=jnp.sum(h * h).astype(jnp.int32),
-            n_ti=n_atoms - n_o,
-            n_o=n_o,
+            n_ti=n_atoms,
+            n_o=jnp.zeros((), jnp.int32),
             n_deposited=n_atoms,
             time=jnp.zeros((), jnp.float32),
             step=jnp.zeros((), jnp.int32),
             time_lo=jnp.zeros((), jnp.float32),
-            offset=jnp.zeros((), jnp.int32),
+            offset=off,
             nz=nz,
         )
+        n_o = jnp.sum(st.species == C.O).astype(jnp.int32)  # the window's sites (stale ring bits ignored)
+        return st.replace(n_ti=n_atoms - n_o, n_o=n_o)
 
     def _initial_state(self, params: EnvParams) -> EnvState:
         nx, ny, nz = self.lattice_size
@@ -204,17 +211,24 @@ class KMCTiO2(Environment):
         action = jnp.asarray(action, jnp.int32)
         in_range = (action >= 0) & (action < n_act)
         ci, cj, ev = physics.decode_action(jnp.clip(action, 0, n_act - 1), ny)
-        src_rates = physics.site_log_rates(state.heights, state.obits, ci, cj, params, nz)
+        off = state.offset
+        src_rates = physics.site_log_rates(state.abs_heights, state.obits, ci, cj, params, nz, off)
         valid = in_range & jnp.isfinite(src_rates[ev])
         log_z = state.log_z
         dt = physics.residence_time(key, log_z)
         heights, obits, d_ti, d_o, dep, removes, adds, ci, cj, ti, tj, hs, ht = physics.apply_event(
-            state.heights, state.obits, jnp.clip(action, 0, n_act - 1), valid
+            state.abs_heights, state.obits, jnp.clip(action, 0, n_act - 1), valid
         )
+        hs, ht = hs - off, ht - off  # window heights before the event
         if self.rate_update == "local":
-            col_rates = physics.local_update(state.col_log_rates, heights, obits, ci, cj, ti, tj, params, nz)
+            # O(1) columns, then the O(ny) sums of the <= 6 rows holding them, then log Z
+            # over the nx row sums: O(nx + ny) per event instead of O(nx ny)
+            col_rates = physics.local_update(state.col_log_rates, heights, obits, ci, cj, ti, tj, params, nz, off)
+            row_rates = physics.row_update(state.row_log_rates, col_rates, physics.changed_rows(ci, ti, nx))
         else:
-            col_rates = physics.full_col_log_rates(heights, obits, params, nz)
+            col_rates = physics.full_col_log_rates(heights, obits, params, nz, off)
+            row_rates = physics.full_row_log_rates(col_rates)
+        hist = physics.hist_update(state.height_hist, hs, ht, removes, adds)
         # exact integer running sums: the source loses an atom at height hs, the target
         # gains one on top of height ht (read before the event)
         rm = removes.astype(jnp.int32)
@@ -225,21 +239,25 @@ class KMCTiO2(Environment):
         # below the floor of a moved window (its top atom's species is not kept), ends
         # the episode (reported in info["window_limit"]); nothing is silently capped.
         window_limit = (adds & (ht + 1 >= nz)) | (removes & (hs <= 1) & (state.offset > 0))
-        # moving window: once every column is above WINDOW_KEEP, all move down one
-        # level. Rates depend on height differences and same-level species only, and
-        # no column is at nz when it moves, so the cached rates and log Z are unchanged.
-        shift = (jnp.min(heights) > physics.WINDOW_KEEP) & (jnp.max(heights) < nz) & self.moving_window
+        # moving window: once every column is above WINDOW_KEEP, the window's floor
+        # moves up one level (offset + 1; the lattice is not rewritten). Rates depend on
+        # height differences and same-level species only, no column is at the floor or
+        # the top when it moves, so the cached rates and log Z are unchanged.
+        # (min and max height from the incrementally kept histogram: O(nz), not O(nx ny))
+        h_min, h_max = physics.hist_min_max(hist)
+        shift = (h_min > physics.WINDOW_KEEP) & (h_max < nz) & self.moving_window
         sh = shift.astype(jnp.int32)
-        heights = heights - sh
-        obits = jnp.where(shift, physics.shift_down(obits), obits)
+        hist = jnp.where(shift, jnp.concatenate([hist[1:], jnp.zeros((1,), jnp.int32)]), hist)
         sum_h2 = sum_h2 - sh * (2 * sum_h - nx * ny)
         sum_h = sum_h - sh * nx * ny
         t_hi, t_lo = physics.clock_add(state.time, state.time_lo, dt)
         new = state.replace(
-            heights=heights,
+            abs_heights=heights,
             obits=obits,
             col_log_rates=col_rates,
-            log_z=physics.log_total_rate(col_rates),
+            log_z=physics.log_z_from_rows(row_rates),
+            row_log_rates=row_rates,
+            height_hist=hist,
             sum_h=sum_h,
             sum_h2=sum_h2,
             n_ti=state.n_ti + d_ti,
@@ -279,7 +297,8 @@ class KMCTiO2(Environment):
         O(7 nx ny) without exps; the per-event values are not cached)."""
         if params is None:
             params = self.default_params
-        return physics.full_log_rates(state.heights, state.obits, params, self.lattice_size[2])[0].reshape(-1)
+        return physics.full_log_rates(state.abs_heights, state.obits, params, self.lattice_size[2],
+                                      state.offset)[0].reshape(-1)
 
     def action_mask(self, state: EnvState, params: Any = None) -> jax.Array:
         return jnp.isfinite(self.log_rates(state, params))
@@ -297,7 +316,7 @@ class KMCTiO2(Environment):
 
     def sample_physical(self, key: chex.PRNGKey, state: EnvState, params: Any = None) -> jax.Array:
         """Plain BKL: one action with probability ``Gamma_a / Z`` (the neutral
-        policy's law) from the cached per-column sums, O(nx ny + 7)."""
+        policy's law) from the cached row and column sums, O(nx + ny + 7)."""
         if params is None:
             params = self.default_params
         return sampling.sample_physical(key, state, params)

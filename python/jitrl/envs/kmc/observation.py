@@ -39,7 +39,7 @@ def observe(state: EnvState, params: EnvParams) -> jax.Array:
     nx, ny = h.shape
     nz = state.nz
     nb_h = [physics.neighbour(h, k) for k in range(4)]
-    log_rates, top, n_ti, n_o = physics.full_log_rates(h, state.obits, params, nz)
+    log_rates, top, n_ti, n_o = physics.full_log_rates(state.abs_heights, state.obits, params, nz, state.offset)
     hf = h.astype(jnp.float32)
     diffs = [jnp.clip((n.astype(jnp.float32) - hf) / 4.0, -1.0, 1.0) for n in nb_h]
     onehot = [(top == s).astype(jnp.float32) for s in (C.EMPTY, C.TI, C.O)]

@@ -22,9 +22,13 @@ the atoms at the same level in the 4 lateral neighbour columns (periodic in x, y
 Ti-O ``E_TiO``, Ti-Ti ``E_TiTi``, O-O ``E_OO``. The substrate has no species and
 no lateral bonds; a column of height 0 has no moving atom.
 
-Packed lattice (see ``state``): ``heights[i, j]`` and ``obits[w, i, j]`` whose
-bit ``b`` is 1 iff film site ``32 w + b`` of column (i, j) is O (a site below
-the height with its bit 0 is Ti). One event changes one bit and one height per
+Packed lattice (see ``state``): absolute ``heights[i, j]`` and O-bit rings
+``obits[w, i, j]``: the site at absolute level ``L`` of column (i, j) is O iff
+bit ``L mod 32 W`` of its ring is 1 (a site below the height with its bit 0 is
+Ti). The moving window's floor (``floor``, the state's ``offset``) enters only
+where the window's bounds matter: a column moves an atom only above the floor
+and accepts one only below ``floor + nz``; everything else depends on height
+differences and same-level species, so moving the window rewrites nothing. One event changes one bit and one height per
 changed column, and a column's rates read one height and one word of each
 neighbour, so a column and its 4 neighbours are ``5 * (1 + W)`` int32 loads.
 Word planes are kept separate (not interleaved with the heights): XLA:CPU
@@ -56,9 +60,10 @@ _DJ = jnp.array([0, 0, 0, 0, 1, -1, 0], jnp.int32)
 
 
 def o_bit(words: Sequence[jax.Array], level: jax.Array) -> jax.Array:
-    """1 where film site ``level`` (0-based, any int) of the columns whose O-bit
-    words are ``words`` (W arrays) holds O, else 0 (also 0 for a negative level)."""
-    lv = jnp.maximum(level, 0)
+    """1 where the film site at absolute ``level`` (0-based, any int; a negative
+    level reads level 0) of the columns whose O-bit rings are ``words`` (W arrays,
+    ring length 32 W: level L is bit ``L mod 32 W``) holds O, else 0."""
+    lv = jnp.maximum(level, 0) % (32 * len(words))
     shift = lv % 32
     if len(words) == 1:
         word = words[0]
@@ -72,16 +77,18 @@ Column = Tuple[jax.Array, Sequence[jax.Array]]  # (heights, O-bit words), same s
 
 
 def column_log_rates(
-    col: Column, nbs: Sequence[Column], params: EnvParams, nz: int
+    col: Column, nbs: Sequence[Column], params: EnvParams, nz: int, floor: jax.Array = 0
 ) -> Tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """Log-rates ``float32[..., NUM_EVENTS]`` of columns given their own
-    ``(height, words)`` and their 4 neighbours' (in hop order +x, -x, +y, -y).
+    ``(height, words)`` and their 4 neighbours' (in hop order +x, -x, +y, -y),
+    heights absolute and ``floor`` the window's (``offset``): a column moves an
+    atom only above the floor and accepts one only below ``floor + nz``.
 
     Also returns the top species (``EMPTY``/``TI``/``O``) and the lateral
     neighbour counts (n_Ti, n_O) of the top atom at its level.
     """
     h = col[0]
-    has_atom = h > 0
+    has_atom = h > floor
     top = jnp.where(has_atom, 1 + o_bit(col[1], h - 1), C.EMPTY)
     nb_h = [n[0] for n in nbs]
     # a neighbour atom at the top atom's level exists iff the neighbour is at least as high
@@ -103,7 +110,7 @@ def column_log_rates(
     e_des = jnp.where(is_ti, p.E_des_Ti, p.E_des_O)
     neg_inf = jnp.float32(-jnp.inf)
 
-    dep_ok = h < nz
+    dep_ok = h - floor < nz
     log_f_ti = jnp.log(jnp.asarray(p.F_Ti, jnp.float32))
     log_f_o = jnp.log(jnp.asarray(p.F_O, jnp.float32))
     out = [
@@ -115,7 +122,7 @@ def column_log_rates(
         d = hn + 1 - h  # level change of the moving atom
         edge = (d != 0).astype(jnp.float32)
         barrier = e_d + e_bond + p.E_ES * edge
-        ok = hop_on & (hn < nz) & (jnp.abs(d) <= 1)
+        ok = hop_on & (hn - floor < nz) & (jnp.abs(d) <= 1)
         out.append(jnp.where(ok, log_nu - barrier / kT, neg_inf))
     des_on = has_atom & (jnp.asarray(p.desorption_enabled) > 0)
     out.append(jnp.where(des_on, log_nu - (e_des + e_bond) / kT, neg_inf))
@@ -123,7 +130,7 @@ def column_log_rates(
     return rates, top, n_ti, n_o
 
 
-def column_log_sum(col: Column, nbs: Sequence[Column], params: EnvParams, nz: int) -> jax.Array:
+def column_log_sum(col: Column, nbs: Sequence[Column], params: EnvParams, nz: int, floor: jax.Array = 0) -> jax.Array:
     """``logsumexp`` of a column's 7 event log-rates (``float32[...]``, ``-inf`` when
     nothing is feasible) in closed form, equal to ``logsumexp(column_log_rates)``
     up to float32 rounding and about 5x cheaper on CPU (one output, so XLA does
@@ -137,7 +144,7 @@ def column_log_sum(col: Column, nbs: Sequence[Column], params: EnvParams, nz: in
     E_ES never underflows a column's only moves. Deposition is ``log(F_Ti + F_O)``.
     """
     h = col[0]
-    has_atom = h > 0
+    has_atom = h > floor
     is_o = o_bit(col[1], h - 1) == 1
     nb_h = [n[0] for n in nbs]
     nb_occ = [has_atom & (hn >= h) for hn in nb_h]
@@ -152,8 +159,8 @@ def column_log_sum(col: Column, nbs: Sequence[Column], params: EnvParams, nz: in
     e_d = jnp.where(is_o, p.E_d_O, p.E_d_Ti)
     e_des = jnp.where(is_o, p.E_des_O, p.E_des_Ti)
 
-    log_dep = jnp.where(h < nz, jnp.log(jnp.asarray(p.F_Ti + p.F_O, jnp.float32)), neg_inf)
-    feas = [(hn < nz) & (jnp.abs(hn + 1 - h) <= 1) for hn in nb_h]
+    log_dep = jnp.where(h - floor < nz, jnp.log(jnp.asarray(p.F_Ti + p.F_O, jnp.float32)), neg_inf)
+    feas = [(hn - floor < nz) & (jnp.abs(hn + 1 - h) <= 1) for hn in nb_h]
     n_down = sum((f & (hn + 1 != h)).astype(jnp.float32) for f, hn in zip(feas, nb_h))
     n_flat = sum(f.astype(jnp.float32) for f in feas) - n_down
     es = jnp.asarray(p.E_ES, jnp.float32) * inv_kt
@@ -180,17 +187,19 @@ def _rolled(heights: jax.Array, obits: jax.Array) -> Tuple[Column, list]:
     return (heights, words), nbs
 
 
-def full_log_rates(heights: jax.Array, obits: jax.Array, params: EnvParams, nz: int):
-    """Log-rates ``float32[nx, ny, NUM_EVENTS]`` of every column, plus the top
-    species and lateral (n_Ti, n_O) counts ``int32[nx, ny]`` (rolls, no gathers)."""
+def full_log_rates(heights: jax.Array, obits: jax.Array, params: EnvParams, nz: int, floor: jax.Array = 0):
+    """Log-rates ``float32[nx, ny, NUM_EVENTS]`` of every column (absolute
+    ``heights``, window floor ``floor``), plus the top species and lateral
+    (n_Ti, n_O) counts ``int32[nx, ny]`` (rolls, no gathers)."""
     me, nbs = _rolled(heights, obits)
-    return column_log_rates(me, nbs, params, nz)
+    return column_log_rates(me, nbs, params, nz, floor)
 
 
-def full_col_log_rates(heights: jax.Array, obits: jax.Array, params: EnvParams, nz: int) -> jax.Array:
+def full_col_log_rates(heights: jax.Array, obits: jax.Array, params: EnvParams, nz: int,
+                       floor: jax.Array = 0) -> jax.Array:
     """Per-column ``logsumexp`` of the 7 event log-rates, ``float32[nx, ny]`` (rolls)."""
     me, nbs = _rolled(heights, obits)
-    return column_log_sum(me, nbs, params, nz)
+    return column_log_sum(me, nbs, params, nz, floor)
 
 
 def gather_plus(heights: jax.Array, obits: jax.Array, i: jax.Array, j: jax.Array) -> Tuple[Column, list]:
@@ -204,10 +213,11 @@ def gather_plus(heights: jax.Array, obits: jax.Array, i: jax.Array, j: jax.Array
     return at(i, j), [at(i + di, j + dj) for di, dj in C.NEIGHBOUR_OFFSETS]
 
 
-def site_log_rates(heights: jax.Array, obits: jax.Array, i: jax.Array, j: jax.Array, params: EnvParams, nz: int) -> jax.Array:
+def site_log_rates(heights: jax.Array, obits: jax.Array, i: jax.Array, j: jax.Array, params: EnvParams, nz: int,
+                   floor: jax.Array = 0) -> jax.Array:
     """The 7 log-rates of column (i, j) (5 column loads)."""
     me, nbs = gather_plus(heights, obits, i, j)
-    return column_log_rates(me, nbs, params, nz)[0]
+    return column_log_rates(me, nbs, params, nz, floor)[0]
 
 
 _PI = (0, 1, -1, 0, 0)
@@ -224,6 +234,7 @@ def local_update(
     tj: jax.Array,
     params: EnvParams,
     nz: int,
+    floor: jax.Array = 0,
 ) -> jax.Array:
     """Refresh the cached per-column log-sums after an event that changed
     columns (ci, cj) and (ti, tj) (the same column for a deposition or a
@@ -242,7 +253,55 @@ def local_update(
     xi = jnp.concatenate([ci + pi, ti + pi]) % nx
     xj = jnp.concatenate([cj + pj, tj + pj]) % ny
     me, nbs = gather_plus(heights, obits, xi, xj)
-    return col_log_rates.at[xi, xj].set(column_log_sum(me, nbs, params, nz))
+    return col_log_rates.at[xi, xj].set(column_log_sum(me, nbs, params, nz, floor))
+
+
+def full_row_log_rates(col_log_rates: jax.Array) -> jax.Array:
+    """Per-row ``logsumexp`` of the per-column log-sums, ``float32[nx]``."""
+    return jax.nn.logsumexp(col_log_rates, axis=-1)
+
+
+def changed_rows(ci: jax.Array, ti: jax.Array, nx: int) -> jax.Array:
+    """The rows ``int32[6]`` whose columns ``local_update`` may have changed:
+    rows ci-1..ci+1 and ti-1..ti+1 (periodic; duplicates allowed)."""
+    d = jnp.array((-1, 0, 1), jnp.int32)
+    return jnp.concatenate([ci + d, ti + d]) % nx
+
+
+def row_update(row_log_rates: jax.Array, col_log_rates: jax.Array, rows: jax.Array) -> jax.Array:
+    """Refresh the cached row log-sums of ``rows`` from the (refreshed) column
+    log-sums: each is recomputed from its ``ny`` columns (never adjusted by a
+    difference, so no rounding drifts in), O(ny) per row; duplicate rows get
+    identical values."""
+    return row_log_rates.at[rows].set(full_row_log_rates(col_log_rates[rows]))
+
+
+def log_z_from_rows(row_log_rates: jax.Array) -> jax.Array:
+    """log Z from the cached row log-sums, O(nx)."""
+    return jax.nn.logsumexp(row_log_rates, axis=-1)
+
+
+def height_histogram(heights: jax.Array, nz: int) -> jax.Array:
+    """``int32[nz + 1]``: how many columns have each height 0..nz."""
+    return jnp.zeros((nz + 1,), jnp.int32).at[heights.reshape(-1)].add(1)
+
+
+def hist_update(hist: jax.Array, hs: jax.Array, ht: jax.Array, removes: jax.Array, adds: jax.Array) -> jax.Array:
+    """The histogram after an event whose source (height ``hs`` before it) lost
+    an atom where ``removes`` and whose target (height ``ht`` before it) gained
+    one where ``adds`` (see ``apply_event``); O(1)."""
+    nz = hist.shape[-1] - 1
+    rm = removes.astype(jnp.int32)
+    ad = adds.astype(jnp.int32)
+    idx = jnp.clip(jnp.stack([hs, hs - 1, ht, ht + 1]), 0, nz)
+    return hist.at[idx].add(jnp.stack([-rm, rm, -ad, ad]))
+
+
+def hist_min_max(hist: jax.Array) -> Tuple[jax.Array, jax.Array]:
+    """(lowest, highest) column height from the histogram, O(nz)."""
+    nz = hist.shape[-1] - 1
+    occ = hist > 0
+    return jnp.argmax(occ).astype(jnp.int32), (nz - jnp.argmax(occ[::-1])).astype(jnp.int32)
 
 
 def decode_action(action: jax.Array, ny: int) -> Tuple[jax.Array, jax.Array, jax.Array]:
@@ -253,21 +312,25 @@ def decode_action(action: jax.Array, ny: int) -> Tuple[jax.Array, jax.Array, jax
 
 
 def _bit_delta(level: jax.Array, num_words: int) -> jax.Array:
-    """int32[num_words] with only bit ``level`` set (two's-complement wrap at bit 31)."""
+    """int32[num_words] with only the ring bit of absolute ``level`` set
+    (``level mod 32 num_words``; two's-complement wrap at bit 31)."""
+    pos = level % (32 * num_words)
     w = jnp.arange(num_words, dtype=jnp.int32)
-    return jnp.where(w == level // 32, jnp.left_shift(jnp.int32(1), level % 32), 0)
+    return jnp.where(w == pos // 32, jnp.left_shift(jnp.int32(1), pos % 32), 0)
 
 
 def apply_event(heights: jax.Array, obits: jax.Array, action: jax.Array, valid: jax.Array):
-    """Apply the event ``action`` (a no-op where ``valid`` is False).
+    """Apply the event ``action`` (a no-op where ``valid`` is False) to the
+    absolute heights and O-bit rings.
 
     Returns (heights, obits, d_ti, d_o, deposited, removes, adds, ci, cj, ti, tj,
     hs, ht): ``removes`` / ``adds`` whether an atom left the source / arrived
     on the target, the source column, the target column (the source itself
-    unless a hop) and their heights before the event. Two scatter-adds of two
-    entries do the whole change: the source loses its top atom (hop, desorb:
-    height - 1, its O bit cleared), the target gains one (deposit, hop:
-    height + 1, an O bit set for O).
+    unless a hop) and their (absolute) heights before the event. Two
+    scatter-adds of two entries do the whole change: the source loses its top
+    atom (hop, desorb: height - 1, its O bit cleared), the target gains one
+    (deposit, hop: height + 1, the ring bit of the new site written: set for O,
+    cleared for Ti, since it may hold a stale bit of a level below the window).
     """
     nw, nx, ny = obits.shape
     ci, cj, ev = decode_action(action, ny)
@@ -281,9 +344,19 @@ def apply_event(heights: jax.Array, obits: jax.Array, action: jax.Array, valid: 
     ht = heights[ti, tj]  # before the event (a deposit's target is the source)
     s_add = jnp.where(is_dep, ev + 1, top)  # DEP_TI -> TI (1), DEP_O -> O (2)
     rows, cols_ = jnp.stack([ci, ti]), jnp.stack([cj, tj])
-    heights = heights.at[rows, cols_].add(jnp.stack([-removes.astype(jnp.int32), adds.astype(jnp.int32)]))
+    # the new heights are written as values computed from the gathered ones (a set,
+    # not an add): the write then depends on the reads, so XLA updates the carried
+    # buffer in place instead of copying the whole lattice every event. A deposit or
+    # a desorption has source == target: both entries get the same value.
+    rm, ad = removes.astype(jnp.int32), adds.astype(jnp.int32)
+    same = (ci == ti) & (cj == tj)
+    new_src = hs - rm + jnp.where(same, ad, 0)
+    new_tgt = ht + ad - jnp.where(same, rm, 0)
+    heights = heights.at[rows, cols_].set(jnp.stack([new_src, new_tgt]))
     d_src = jnp.where(removes & (top == C.O), -_bit_delta(hs - 1, nw), 0)
-    d_tgt = jnp.where(adds & (s_add == C.O), _bit_delta(ht, nw), 0)
+    old_bit = o_bit([obits[w, ti, tj] for w in range(nw)], ht)
+    new_bit = (s_add == C.O).astype(jnp.int32)
+    d_tgt = jnp.where(adds, (new_bit - old_bit) * _bit_delta(ht, nw), 0)
     obits = obits.at[:, rows, cols_].add(jnp.stack([d_src, d_tgt], axis=-1))
     dep = valid & is_dep
     des = valid & (ev == C.DESORB)
@@ -319,18 +392,5 @@ def clock_add(hi: jax.Array, lo: jax.Array, dt: jax.Array) -> Tuple[jax.Array, j
     return hi2, lo2
 
 
-#: levels kept below the lowest column's top by the moving window (see ``shift_down``).
+#: levels kept below the lowest column's top by the moving window (``KMCTiO2._transition``).
 WINDOW_KEEP = 2
-
-
-def shift_down(obits: jax.Array) -> jax.Array:
-    """The O bits ``int32[W, nx, ny]`` of every column moved down one level (bit
-    ``b`` of word ``w`` takes bit ``b + 1``; bit 31 takes bit 0 of word ``w + 1``)."""
-    nw = obits.shape[0]
-    out = []
-    for w in range(nw):
-        x = jax.lax.shift_right_logical(obits[w], jnp.int32(1))
-        if w + 1 < nw:
-            x = x | jnp.left_shift(obits[w + 1] & 1, 31)
-        out.append(x)
-    return jnp.stack(out, axis=0)

@@ -49,7 +49,7 @@ def roughness_from_sums(sum_h: jax.Array, sum_h2: jax.Array, n: int) -> jax.Arra
 def morphology(state: EnvState) -> Dict[str, jax.Array]:
     """O(1): from the state's exact running sums of h and h^2 (equal to the
     definitions above up to float32 rounding; tests/test_kmc_incremental.py)."""
-    nx, ny = state.heights.shape[-2:]
+    nx, ny = state.abs_heights.shape[-2:]
     n = nx * ny
     return {
         "roughness": roughness_from_sums(state.sum_h, state.sum_h2, n),

@@ -1,8 +1,8 @@
 """Plain BKL event selection from the cached per-column log-sums (the neutral
 policy without building the full ``[nx * ny * 7]`` distribution).
 
-Three levels: a row ``i`` with probability ``Gamma_row / Z`` (row log-sums of
-the cached column log-sums), a column of that row with probability
+Three levels: a row ``i`` with probability ``Gamma_row / Z`` (the state's
+cached row log-sums, kept up to date by the env after each event), a column of that row with probability
 ``Gamma_col / Gamma_row`` (``ny``), then
 an event of that column with probability ``Gamma_a / Gamma_col`` (its 7
 log-rates computed from its own and its 4 neighbours' words). The product is
@@ -52,9 +52,8 @@ def sample_physical(key: jax.Array, state: EnvState, params: EnvParams) -> jax.A
     race per level in log space (see ``log_race``)."""
     k_row, k_col, k_ev = jax.random.split(key, 3)
     nx, ny = state.col_log_rates.shape
-    row_log = jax.nn.logsumexp(state.col_log_rates, axis=1)
-    i = log_race(k_row, row_log)
+    i = log_race(k_row, state.row_log_rates)
     j = log_race(k_col, state.col_log_rates[i])
-    rates = physics.site_log_rates(state.heights, state.obits, i, j, params, state.nz)
+    rates = physics.site_log_rates(state.abs_heights, state.obits, i, j, params, state.nz, state.offset)
     ev = log_race(k_ev, rates)
     return (i * ny + j) * C.NUM_EVENTS + ev

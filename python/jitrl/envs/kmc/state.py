@@ -8,10 +8,11 @@ Lattice convention (used everywhere in this package):
   column (0-based) sits at level ``z = k + 1``;
 * ``heights[i, j]`` in ``0..nz`` counts the film atoms of column ``(i, j)``
   above the window's floor, ``offset`` levels above the substrate (moving
-  window: once every column is higher than ``WINDOW_KEEP`` levels, all move
-  down by one and ``offset`` grows); the substrate is never counted (so a bare
-  substrate has height 0, roughness 0 and coverage 0);
-* ``species[i, j, k]`` is ``EMPTY``/``TI``/``O`` (``constants``) for film site
+  window: once every column is higher than ``WINDOW_KEEP`` levels, the window
+  moves up one level: ``offset`` grows, nothing else is rewritten); the
+  substrate is never counted (so a bare substrate has height 0, roughness 0
+  and coverage 0). The state stores ``abs_heights = heights + offset``;
+* ``species[i, j, k]`` is ``EMPTY``/``TI``/``O`` (``constants``) for window site
   ``k``; sites ``k >= heights[i, j]`` are ``EMPTY`` (solid-on-solid).
 """
 from __future__ import annotations
@@ -66,33 +67,49 @@ def num_bit_words(nz: int) -> int:
 
 @struct.dataclass
 class EnvState:
-    """One lattice, packed: ``heights[i, j]``; bit ``b`` of ``obits[w, i, j]`` is 1
-    iff film site ``32 w + b`` of column (i, j) holds O (an occupied site with
-    bit 0 holds Ti; bits at or above the height are 0). ``species`` is a view
-    computed from them."""
+    """One lattice, packed, in the absolute frame: ``abs_heights[i, j]`` counts the
+    film atoms of column (i, j) above the substrate, and the O bit of the site at
+    absolute level ``L`` (0-based) is bit ``L mod R`` of the column's ``R = 32 W``
+    bit ring ``obits[:, i, j]`` (1 = O, 0 = Ti). The moving window (``offset``
+    levels above the substrate, ``nz`` high) only moves ``offset``: no column is
+    rewritten, so moving it costs O(1). Ring bits outside a column's occupied
+    window levels ``[offset, abs_heights)`` are stale and never read (an event
+    writes the bit of every site it fills). ``heights`` (relative to the window)
+    and ``species`` are views computed from them (O(nx ny), outside the event path)."""
 
-    heights: jax.Array  # int32[nx, ny] film atoms per column (substrate not counted)
-    obits: jax.Array  # int32[W, nx, ny] O bit per film site, W = ceil(nz / 32) words
+    abs_heights: jax.Array  # int32[nx, ny] film atoms per column above the substrate (absolute)
+    obits: jax.Array  # int32[W, nx, ny] O-bit ring per column, W = ceil(nz / 32) words
     col_log_rates: jax.Array  # float32[nx, ny] cached logsumexp of each column's 7 event log-rates
-    log_z: jax.Array  # float32 cached log Z = logsumexp(col_log_rates) of this state
-    sum_h: jax.Array  # int32 running sum of the heights (exact)
-    sum_h2: jax.Array  # int32 running sum of the squared heights (exact)
+    log_z: jax.Array  # float32 cached log Z = logsumexp(row_log_rates) of this state
+    sum_h: jax.Array  # int32 running sum of the window heights (exact)
+    sum_h2: jax.Array  # int32 running sum of the squared window heights (exact)
     n_ti: jax.Array  # int32 Ti atoms in the film
     n_o: jax.Array  # int32 O atoms in the film
     n_deposited: jax.Array  # int32 deposition events so far (desorbed atoms stay counted)
     time: jax.Array  # float32 simulated time in seconds (high part of a two-float sum)
     step: jax.Array  # int32 events so far in this episode
+    row_log_rates: jax.Array  # float32[nx] cached logsumexp of each row of col_log_rates (log Z = logsumexp of these)
+    height_hist: jax.Array  # int32[nz + 1] columns at each window height 0..nz (min / max height in O(nz))
     time_lo: jax.Array = 0.0  # float32 low part: time + time_lo is the clock to ~1e-14 (compensated)
-    offset: jax.Array = 0  # int32 levels shifted out below the window (absolute height = heights + offset)
+    offset: jax.Array = 0  # int32 the window's floor: levels below it (abs_heights = heights + offset)
     nz: int = struct.field(pytree_node=False, default=0)  # static: film sites per column
 
     @property
+    def heights(self) -> jax.Array:
+        """int32[..., nx, ny] film atoms per column above the window's floor (``0..nz``)."""
+        return self.abs_heights - jnp.asarray(self.offset, jnp.int32)[..., None, None]
+
+    @property
     def species(self) -> jax.Array:
-        """int8[..., nx, ny, nz] ``EMPTY`` / ``TI`` / ``O`` per film site (unpacked view)."""
+        """int8[..., nx, ny, nz] ``EMPTY`` / ``TI`` / ``O`` per window site (unpacked view)."""
         h = self.heights
+        ring = 32 * self.obits.shape[-3]
+        off = jnp.asarray(self.offset, jnp.int32)[..., None, None]
         levels = []
         for k in range(self.nz):
-            bit = jnp.right_shift(self.obits[..., k // 32, :, :], k % 32) & 1
+            pos = (k + off) % ring
+            word = sum(jnp.where(pos // 32 == w, self.obits[..., w, :, :], 0) for w in range(self.obits.shape[-3]))
+            bit = jnp.right_shift(word, pos % 32) & 1
             levels.append(jnp.where(k < h, 1 + bit, 0))
         return jnp.stack(levels, axis=-1).astype(jnp.int8)
 
@@ -107,8 +124,3 @@ def pack_o_bits(heights: jax.Array, species: jax.Array) -> jax.Array:
         ks = range(32 * w, min(32 * w + 32, nz))
         words.append(sum(jnp.left_shift(is_o[..., k].astype(jnp.int32), k - 32 * w) for k in ks))
     return jnp.stack(words, axis=0).astype(jnp.int32)
-
-
-def num_o_sites(obits: jax.Array) -> jax.Array:
-    """int32[..., nx, ny] O atoms per column (popcount of its bit words ``[..., W, nx, ny]``)."""
-    return jnp.sum(jax.lax.population_count(obits), axis=-3).astype(jnp.int32)
