@@ -208,7 +208,7 @@ def test_bad_spec_lists_every_problem(tmp_path, capsys):
 
 def test_precedence_default_autoscale_file_flag(tmp_path):
     spec = tmp_path / "s.yaml"
-    spec.write_text("env: CartPole-v1\nnum_envs: 2048\nupdate_epochs: 3\n")
+    spec.write_text("env: CartPole-v1\nnum_envs: 2048\nnum_steps: 128\nupdate_epochs: 3\n")  # 8 x the reference batch
     cfg = resolve(str(spec), {"ent_coef": "0.05"})
     assert cfg.ppo.num_minibatches == 32 and cfg.source("num_minibatches") == "auto-scale"
     assert cfg.ppo.update_epochs == 3 and cfg.source("update_epochs") == f"file:{spec}"
