@@ -145,3 +145,23 @@ def test_the_train_script_writes_the_report_at_the_end(tmp_path, capsys, monkeyp
     assert all(s["episodes"] == 12 for s in sums)
     assert train_main(flags + ["--run-name", "none", "--report-episodes", "0"]) == 0
     assert not (tmp_path / "none" / "learning_report").exists()
+
+
+def test_report_at_end_skips_unfinished_runs_and_survives_ctrl_c(monkeypatch):
+    cfg = resolve(None, {"env.name": "CartPole-v1"})
+    env, params = jitrl.make("CartPole-v1")
+    monkeypatch.setattr(lr, "reportable", lambda env, params: True)
+    calls = []
+    monkeypatch.setattr(lr, "write_report", lambda *a, **k: calls.append(a) or "x.md")
+    for stop in ("paused", "interrupted", "nan"):
+        assert lr.report_at_end(cfg, env, params, "RUN", stop, say=lambda t: None) is None
+    assert calls == []
+    assert lr.report_at_end(cfg, env, params, "RUN", "early-stop: ess", say=lambda t: None) == "x.md"
+
+    def ctrl_c(*a, **k):
+        raise KeyboardInterrupt
+
+    said = []
+    monkeypatch.setattr(lr, "write_report", ctrl_c)
+    assert lr.report_at_end(cfg, env, params, "RUN", "done", say=said.append) is None
+    assert said[-1] == "Learning report interrupted; write it with: python scripts/learning_report.py RUN"

@@ -370,7 +370,11 @@ def report_at_end(cfg, env, env_params, run_dir: str, stop_reason: str, say: Cal
         f"scripted baselines; --report-episodes 0 skips it)...")
     t0 = time.perf_counter()
     names = DEFAULT_BASELINES if scripted_reads(env, env_params) else ()  # random (masked) is always there
-    path = write_report(run_dir, episodes=n, seed=cfg.run.seed, baselines=names)
+    try:
+        path = write_report(run_dir, episodes=n, seed=cfg.run.seed, baselines=names)
+    except KeyboardInterrupt:  # the run itself is saved: say how to get the report later
+        say(f"Learning report interrupted; write it with: python scripts/learning_report.py {run_dir}")
+        return None
     say(f"Wrote the learning report in {time.perf_counter() - t0:.0f} s: {path}")
     return path
 
