@@ -123,3 +123,45 @@ def test_cli_names_a_bad_baseline(capsys):
     with pytest.raises(SystemExit) as e:
         report_main([])
     assert e.value.code == 2 and "give RUN_DIR, or --env NAME" in capsys.readouterr().err
+
+
+def test_the_train_script_writes_the_report_at_the_end(tmp_path, capsys, monkeypatch):
+    """``report_episodes`` > 0: the train script reports the final checkpoint of a finished run, for
+    an env the scripted baselines read (HackMatrix). CartPole stands in for it (made reportable
+    here: its report has the trained and random policies alone) to keep the test small."""
+    from jitrl.cli.train import main as train_main
+
+    assert lr.reportable(*jitrl.make("hackmatrix"))
+    assert not lr.reportable(*jitrl.make("CartPole-v1"))  # no board: no report by default
+    monkeypatch.setattr(lr, "reportable", lambda env, params: True)
+    flags = ["--env", "CartPole-v1", "--num-envs", "4", "--num-steps", "16", "--total-timesteps", "192",
+             "--log-interval", "3", "--checkpoint-dir", str(tmp_path), "--no-auto-scale", "--replay-steps", "0"]
+    assert train_main(flags + ["--run-name", "rep", "--report-episodes", "12"]) == 0
+    assert "Wrote the learning report" in capsys.readouterr().out
+    md = (tmp_path / "rep" / "learning_report" / "learning_report.md").read_text()
+    assert "checkpoint at update 3" in md and "12 episodes per policy" in md
+    sums = json.loads((tmp_path / "rep" / "learning_report" / "learning_report.json").read_text())
+    assert [s["policy"] for s in sums] == ["trained greedy", "trained sampled", "random (masked)"]
+    assert all(s["episodes"] == 12 for s in sums)
+    assert train_main(flags + ["--run-name", "none", "--report-episodes", "0"]) == 0
+    assert not (tmp_path / "none" / "learning_report").exists()
+
+
+def test_report_at_end_skips_unfinished_runs_and_survives_ctrl_c(monkeypatch):
+    cfg = resolve(None, {"env.name": "CartPole-v1"})
+    env, params = jitrl.make("CartPole-v1")
+    monkeypatch.setattr(lr, "reportable", lambda env, params: True)
+    calls = []
+    monkeypatch.setattr(lr, "write_report", lambda *a, **k: calls.append(a) or "x.md")
+    for stop in ("paused", "interrupted", "nan"):
+        assert lr.report_at_end(cfg, env, params, "RUN", stop, say=lambda t: None) is None
+    assert calls == []
+    assert lr.report_at_end(cfg, env, params, "RUN", "early-stop: ess", say=lambda t: None) == "x.md"
+
+    def ctrl_c(*a, **k):
+        raise KeyboardInterrupt
+
+    said = []
+    monkeypatch.setattr(lr, "write_report", ctrl_c)
+    assert lr.report_at_end(cfg, env, params, "RUN", "done", say=said.append) is None
+    assert said[-1] == "Learning report interrupted; write it with: python scripts/learning_report.py RUN"

@@ -208,7 +208,7 @@ def test_bad_spec_lists_every_problem(tmp_path, capsys):
 
 def test_precedence_default_autoscale_file_flag(tmp_path):
     spec = tmp_path / "s.yaml"
-    spec.write_text("env: CartPole-v1\nnum_envs: 2048\nupdate_epochs: 3\n")
+    spec.write_text("env: CartPole-v1\nnum_envs: 2048\nnum_steps: 128\nupdate_epochs: 3\n")  # 8 x the reference batch
     cfg = resolve(str(spec), {"ent_coef": "0.05"})
     assert cfg.ppo.num_minibatches == 32 and cfg.source("num_minibatches") == "auto-scale"
     assert cfg.ppo.update_epochs == 3 and cfg.source("update_epochs") == f"file:{spec}"
@@ -270,3 +270,43 @@ def test_final_policy_replay_gif_in_run_and_tensorboard(tmp_path):
     # envs that cannot render get no replay
     assert not os.path.exists(os.path.join(Trainer(small_cfg(tmp_path, "q", total_timesteps=128), quiet=True).run().run_dir,
                                            "replay.gif"))
+
+
+# --- console progress within a chunk ------------------------------------------------
+def test_progress_lines_come_within_a_chunk(tmp_path, capsys):
+    """A host callback after each update prints a line before the chunk's log line."""
+    res = Trainer(small_cfg(tmp_path, "prog", log_interval=4, progress_seconds=0)).run()
+    assert res.stop_reason == "done"
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.lstrip().lower().startswith("update ")]
+    heads = [ln.split("|")[0].strip() for ln in lines]
+    # updates 1-3 report from inside the first chunk, before its log line "Update 4/8"; the same in the second
+    assert heads == ["update 1/8", "update 2/8", "update 3/8", "Update 4/8",
+                     "update 5/8", "update 6/8", "update 7/8", "Update 8/8"], heads
+    assert "| step 192 |" in lines[2]  # 3 updates x 4 envs x 16 steps, per seed
+    # the run's first update always prints, even with lines far apart
+    capsys.readouterr()
+    Trainer(small_cfg(tmp_path, "prog2", log_interval=4, progress_seconds=3600)).run()
+    heads = [ln.split("|")[0].strip() for ln in capsys.readouterr().out.splitlines()
+             if ln.lstrip().lower().startswith("update ")]
+    assert heads == ["update 1/8", "Update 4/8", "Update 8/8"], heads
+
+
+def test_progress_averages_every_seed_of_an_update():
+    """The host side of the callback: an update is printed once all its seeds reported,
+    with the episode-weighted return of the chunk so far and the seeds' mean KL."""
+    from jitrl.training.progress import Progress
+
+    out = []
+    prog = Progress(out.append, num_updates=10, batch=100, num_seeds=2, every_s=0)
+    prog.start_chunk(0, 5)
+    prog(1, {"episodes": 2.0, "mean_episode_return": 1.0, "approx_kl": 0.01, "entropy": 1.0})
+    assert out == []  # one seed of two
+    prog(1, {"episodes": 0.0, "mean_episode_return": float("nan"), "approx_kl": 0.03, "entropy": 2.0})
+    prog(2, {"episodes": 1.0, "mean_episode_return": 4.0, "approx_kl": 0.0, "entropy": 1.0})
+    prog(2, {"episodes": 1.0, "mean_episode_return": 7.0, "approx_kl": 0.0, "entropy": 1.0})
+    prog(5, {"episodes": 1.0, "mean_episode_return": 7.0, "approx_kl": 0.0, "entropy": 1.0})
+    prog(5, {"episodes": 1.0, "mean_episode_return": 7.0, "approx_kl": 0.0, "entropy": 1.0})
+    assert len(out) == 2  # update 5 ends the chunk: its log line follows, no progress line
+    assert "update 1/10 | step 100 |" in out[0] and "return 1.00 (2 episodes" in out[0] and "KL 0.02" in out[0]
+    assert "entropy 1.50" in out[0]
+    assert "update 2/10 | step 200 |" in out[1] and "return 3.25 (4 episodes" in out[1]  # (2 x 1 + 4 + 7) / 4

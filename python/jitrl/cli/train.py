@@ -18,6 +18,7 @@ from jitrl.config import schema
 from jitrl.training import CONFIG_FILE, Trainer, distributed
 from jitrl.training.resume import RESUMABLE, resumable_flags
 from jitrl.training.runlog import read_metrics
+from jitrl.workflow import learning_report
 from jitrl.workflow.curriculum import STATE_FILE, run_curriculum
 from jitrl.workflow.monitoring import ess_callbacks
 
@@ -112,6 +113,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                   flush=True)
         training = True
         result = trainer.run(resume=bool(ns.resume))
+        training = False
+        learning_report.report_at_end(cfg, trainer.env, trainer.env_params, trainer.run_dir, result.stop_reason,
+                                      say=(lambda _: None) if ns.quiet else (lambda t: print(t, flush=True)))
     except ConfigError as exc:
         return print_problems(exc)
     except Exception as exc:  # noqa: BLE001

@@ -74,6 +74,14 @@ class RunConfig:
                               "without network)")
     wandb_project: Optional[str] = setting(None, flag="--wandb-project", doc="a wandb project (default: jitrl)")
     wandb_entity: Optional[str] = setting(None, flag="--wandb-entity", doc="a wandb entity (default: yours)")
+    progress_seconds: float = setting(30.0, minimum=0, flag="--progress-seconds",
+                                      doc="(wall seconds between console progress lines within a chunk of "
+                                          "log_interval updates, from a host callback after each update; the "
+                                          "run's first update always prints one; 0 = after every update)")
+    report_episodes: int = setting(1000, minimum=0, flag="--report-episodes",
+                                   doc="(episodes per policy of the learning report written to RUN_DIR/"
+                                       "learning_report at the end of a run of an env the scripted baselines "
+                                       "read, HackMatrix; 0 = none)")
     replay_steps: int = setting(200, minimum=0, flag="--replay-steps",
                                 doc="(steps of the final-policy replay GIF written to the run and TensorBoard "
                                     "when the env renders; 0 = none)")

@@ -22,7 +22,9 @@ class PPOConfig:
     are also carried as traced arrays in ``jitrl.ppo.state.HParams``."""
 
     num_envs: int = setting(2048, minimum=1, flag="--num-envs")
-    num_steps: int = setting(128, minimum=1, flag="--num-steps")
+    num_steps: int = setting(16, minimum=1, flag="--num-steps",
+                             doc="(per env and update; 16 x the default 2048 envs = the reference batch: "
+                                 "docs/learning.md)")
     learning_rate: float = setting(2.5e-4, minimum=0, exclusive_minimum=True, flag="--lr", sweepable=True)
     anneal_lr: bool = setting(True, flag="--anneal-lr")
     gamma: float = setting(0.99, minimum=0, maximum=1, flag="--gamma", sweepable=True)

@@ -200,7 +200,16 @@ class PPOProgram:
         return rs, metrics
 
     # -- a chunk of updates ----------------------------------------------------
-    def run_chunk(self, rs: RunnerState, n_updates: int) -> Tuple[RunnerState, Dict[str, jax.Array]]:
-        """``n_updates`` updates in one scan; metrics stacked as ``[n_updates]``."""
-        return jax.lax.scan(lambda s, _: self.update(s), rs, None, length=n_updates)
+    def run_chunk(self, rs: RunnerState, n_updates: int, on_update: Any = None
+                  ) -> Tuple[RunnerState, Dict[str, jax.Array]]:
+        """``n_updates`` updates in one scan; metrics stacked as ``[n_updates]``.
+        ``on_update(state, metrics)`` (optional) is traced after each update, for a
+        host callback that reports progress (it must not change the results)."""
+        def step(s, _):
+            s, m = self.update(s)
+            if on_update is not None:
+                on_update(s, m)
+            return s, m
+
+        return jax.lax.scan(step, rs, None, length=n_updates)
 

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from jitrl.common.files import atomic_write, unwritable
 from jitrl.config import ConfigError, ResolvedConfig, flat_values, to_yaml
 from jitrl.ppo.state import HParams, RunnerState
-from jitrl.training import devices, distributed, interrupts, memory
+from jitrl.training import devices, distributed, interrupts, memory, progress
 from jitrl.training import resume as resume_check
 from jitrl.training.checkpoint import CHECKPOINT_SUBDIR, CheckpointStore, warn
 from jitrl.training.metrics import chunk_record, first_nonfinite
@@ -111,6 +111,7 @@ class Trainer:
         self.run_dir = os.path.join(cfg.run.checkpoint_dir, cfg.run.run_name)
         self.mesh = devices.make_mesh(cfg.ppo.num_envs)
         self._compiled: Dict[int, Any] = {}
+        self._progress: Optional[progress.Progress] = None  # the host side of the per-update callback
         self.compile_s = 0.0
         run = cfg.run
         self.schedule = CheckpointSchedule(run.checkpoint_interval, run.log_interval, self.num_updates,
@@ -133,11 +134,20 @@ class Trainer:
     def chunk_fn(self, n_updates: int, rs: RunnerState):
         """The compiled program for ``n_updates`` updates (compiled once per size)."""
         if n_updates not in self._compiled:
-            fn = jax.jit(jax.vmap(lambda r: self.program.run_chunk(r, n_updates)), donate_argnums=0)
+            fn = jax.jit(jax.vmap(lambda r: self.program.run_chunk(r, n_updates, on_update=self._emit_progress)),
+                         donate_argnums=0)
             t0 = time.perf_counter()
             self._compiled[n_updates] = fn.lower(rs).compile()
             self.compile_s += time.perf_counter() - t0
         return self._compiled[n_updates]
+
+    def _emit_progress(self, rs: RunnerState, metrics: Dict[str, jax.Array]) -> None:
+        """Traced after each update of a chunk: its scalars to the host (:mod:`jitrl.training.progress`)."""
+        progress.emit(rs.update, metrics, self._on_progress)
+
+    def _on_progress(self, update, values) -> None:
+        if self._progress is not None:
+            self._progress(update, values)
 
     def _chunk_size(self, update: int) -> int:
         li = self.cfg.run.log_interval
@@ -228,6 +238,8 @@ class Trainer:
         """Step 3: chunk after chunk until done, paused, NaN, Ctrl-C or an early stop."""
         p.t_run = time.perf_counter()
         self.schedule.start()
+        self._progress = progress.Progress(log.message, self.num_updates, self.cfg.ppo.batch_size, self.num_seeds,
+                                           self.cfg.run.progress_seconds)
         with interrupts.Latch() as latch:
             while p.update < p.stop_at:
                 rec = self._run_chunk(p, log)
@@ -253,6 +265,7 @@ class Trainer:
         fn = interrupts.compile_interruptibly(lambda: self.chunk_fn(n, p.rs), stop_on_ctrl_c=p.update == p.start)
         if p.update == p.start:
             log.message(f"Compiled the training chunk ({n} updates) in {self.compile_s:.1f} s")
+        self._progress.start_chunk(p.update, p.update + n)
         t0 = time.perf_counter()
         p.rs, metrics = fn(p.rs)
         interrupts.wait_ready(metrics)
@@ -279,6 +292,7 @@ class Trainer:
             **chunk_record(metrics),
         }
         log.log(rec)
+        self._progress.chunk_logged()
         p.records.append(rec)
         return rec
 

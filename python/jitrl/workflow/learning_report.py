@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import jax
@@ -44,6 +45,8 @@ from jitrl.workflow.plots import _plt
 PolicyFn = Callable[[jax.Array, jax.Array, jax.Array], jax.Array]  # (key, obs, mask) -> action
 
 CAUSES = ("stage 8 cleared", "death", "truncation", "other")
+#: the scripted baselines of a report unless told otherwise
+DEFAULT_BASELINES = ("exit-seeker", "siphon-programmer")
 
 
 @dataclasses.dataclass
@@ -334,11 +337,53 @@ def write(results: Sequence[Episodes], out_dir: str, title: str, notes: Sequence
     return path
 
 
+def reportable(env, env_params) -> bool:
+    """Whether the trainer writes this env's report at the end of a run: the scripted
+    baselines can read its observation (a HackMatrix board) and it declares a step
+    limit. (``scripts/learning_report.py`` reports any env with a step limit.)"""
+    try:
+        episode_limit(env_params)
+    except ConfigError:
+        return False
+    return scripted_reads(env, env_params)
+
+
+def scripted_reads(env, env_params) -> bool:
+    """Whether the scripted baselines can read the env's observation and actions."""
+    try:
+        scripted.make_scripted("exit-seeker", env, env_params)
+    except ValueError:
+        return False
+    return True
+
+
+def report_at_end(cfg, env, env_params, run_dir: str, stop_reason: str, say: Callable[[str], None] = print
+                  ) -> Optional[str]:
+    """The report of a run that has just finished (``done`` or an early stop) when
+    ``report_episodes`` > 0 and the env is :func:`reportable`; the markdown's path or
+    None. Only process 0 of a multi-process run writes it."""
+    n = cfg.run.report_episodes
+    if (n == 0 or not (stop_reason == "done" or stop_reason.startswith("early-stop"))
+            or jax.process_index() != 0 or not reportable(env, env_params)):
+        return None
+    say(f"Writing the learning report ({n} episodes per policy: the trained policy greedy and sampled, random, "
+        f"scripted baselines; --report-episodes 0 skips it)...")
+    t0 = time.perf_counter()
+    names = DEFAULT_BASELINES if scripted_reads(env, env_params) else ()  # random (masked) is always there
+    try:
+        path = write_report(run_dir, episodes=n, seed=cfg.run.seed, baselines=names)
+    except KeyboardInterrupt:  # the run itself is saved: say how to get the report later
+        say(f"Learning report interrupted; write it with: python scripts/learning_report.py {run_dir}")
+        return None
+    say(f"Wrote the learning report in {time.perf_counter() - t0:.0f} s: {path}")
+    return path
+
+
 def write_report(run_dir: str, *, episodes: int = 1000, out: Optional[str] = None, seed: int = 12345,
-                 num_steps: Optional[int] = None, baselines: Sequence[str] = ("exit-seeker", "siphon-programmer"),
+                 num_steps: Optional[int] = None, baselines: Sequence[str] = DEFAULT_BASELINES,
                  include_baselines: bool = True) -> str:
     """The learning report of a run directory (see the module docstring); returns the markdown's path.
-    The trainer may call this at the end of a run."""
+    The train script calls it at the end of a run (:func:`report_at_end`)."""
     cfg, env, env_params, network, params, meta = load_policy(run_dir)
     policies: Dict[str, PolicyFn] = {
         "trained greedy": network_policy(env, env_params, network, params, "greedy"),
