@@ -69,7 +69,7 @@ from jitrl.envs.hackmatrix.state import (
     ACTION_SIPHON, BLOCK_DATA, BLOCK_NONE, BLOCK_PROGRAM, DIRECTIONS, ENEMY_MAX_HP,
     ENEMY_SPEED,
     GLITCH, GRID, MAX_ENEMIES, MAX_HP, MAX_TRANSMISSIONS, NUM_PROGRAMS, NUM_STAGES,
-    PROGRAM_OFFSET, VIRUS, EnvParams, EnvState, GameState, clear_history, push_history,
+    PROGRAM_OFFSET, EnvParams, EnvState, GameState, clear_history, push_history,
     select_state,
 )
 
@@ -224,6 +224,22 @@ def _first(mask):
     return jnp.argmax(mask).astype(jnp.int32), jnp.any(mask)
 
 
+def acting_sequence(orders, ready, fast):
+    """The enemy slots that may act this turn, in the order they act, packed to
+    the front: those with ``ready`` in the order ``orders[0]`` (sub-step 0),
+    then those with ``fast`` in the order ``orders[1]`` (sub-step 1).
+
+    Returns (int32[2 * MAX_ENEMIES] slots, int32 count); entries past the
+    count are slot 0. Skipping the other slots changes nothing: an enemy that
+    may not act keeps its cell and deals no damage."""
+    seq = orders.reshape(-1)
+    keep = jnp.concatenate([ready[orders[0]], fast[orders[1]]])
+    n = jnp.sum(keep.astype(jnp.int32))
+    dest = jnp.where(keep, jnp.cumsum(keep.astype(jnp.int32)) - 1, seq.shape[0])
+    packed = jnp.zeros_like(seq).at[dest].set(seq, mode="drop")
+    return packed, n
+
+
 def _enemies_act(key, game: GameState) -> GameState:
     """Step 3 of the enemy turn, as ``runEnemyTurn`` / ``executeEnemyStepWithCapture``
     and ``Pathfinding.findNextMove`` (docs/hackmatrix-rules.md).
@@ -243,67 +259,67 @@ def _enemies_act(key, game: GameState) -> GameState:
        distance (first in direction order; it may be farther than the enemy's
        own cell); else it stays.
 
-    Positions update at once (later enemies see them). One bit-board wavefront
-    per enemy and sub-step (``pathfinding.first_reached``); the BFS of rule 2
-    does not depend on the units, so it is one distance map per turn (blocks;
-    a glitch's is the Manhattan distance)."""
+    Positions update at once (later enemies see them). Only the enemies that
+    may act are visited (:func:`acting_sequence`: both sub-steps in one
+    ``while_loop``, as many trips as acting enemies), each with one bit-board
+    wavefront that stops when it meets the enemy's free neighbours
+    (``pathfinding.first_reached``); the BFS of rule 2 does not depend on the
+    units, so it is one distance map per turn (blocks; a glitch's is the
+    Manhattan distance)."""
     blocks = game.block_kind != BLOCK_NONE
-    trans = common.trans_occupancy(game)
     pr, pc = game.player_row, game.player_col
-    target = (pr, pc)
-    blk, trn = bb.pack(blocks), bb.pack(trans)
+    blk = bb.pack(blocks)
+    trn = bb.union_of_cells(game.trans_row, game.trans_col, game.trans_alive)
     tgt = bb.cell(pr, pc)
-    d_block = bfs_distances(blocks, target)
+    d_block = bfs_distances(blocks, (pr, pc))
     inf = GRID * GRID
-    orders = enemy_orders(key)
-    has_virus = jnp.any(game.enemy_alive & (game.enemy_type == VIRUS))
+    ready = game.enemy_alive & ~game.enemy_stunned & ~game.enemy_just_spawned
+    seq, count = acting_sequence(enemy_orders(key), ready,
+                                 ready & (jnp.asarray(ENEMY_SPEED)[game.enemy_type] > 1))
     slots = jnp.arange(MAX_ENEMIES)
     zero = jnp.zeros((), jnp.int32)
-    speed = jnp.asarray(ENEMY_SPEED)
 
-    def make_body(sub):
-        def body(carry, i):
-            rows, cols, hp, attacked = carry
-            etype = game.enemy_type[i]
-            glitch = etype == GLITCH
-            active = (game.enemy_alive[i] & ~game.enemy_stunned[i] & ~game.enemy_just_spawned[i]
-                      & ~attacked[i] & (speed[etype] > sub))
-            r, c = rows[i], cols[i]
-            adjacent = (jnp.abs(r - pr) + jnp.abs(c - pc)) == 1
-            attack = active & adjacent
-            others = bb.union_of_cells(rows, cols, game.enemy_alive & (slots != i))
-            occupied = bb.b_or(others, trn)
-            enterable = bb.b_where(glitch, (zero + bb.WORD, zero + bb.WORD), bb.b_not(blk))
-            open_ = bb.b_or(bb.b_and(enterable, bb.b_not(occupied)), tgt)
-            here = bb.cell(r, c)
-            free_nbrs = bb.b_and(bb.b_and(bb.dilate(here), bb.b_not(here)),
-                                 bb.b_and(open_, bb.b_not(tgt)))
-            found, layer = first_reached(open_, tgt, free_nbrs)
-            nr, nc, on = neighbour_cells(r, c)
-            rc, cc = jnp.clip(nr, 0, GRID - 1), jnp.clip(nc, 0, GRID - 1)
-            can_enter = on & bb.test(enterable, rc, cc)
-            occ = bb.test(occupied, rc, cc)
-            i1, ok1 = _first(can_enter & ~occ & bb.test(layer, rc, cc) & found)
-            man = jnp.abs(nr - pr) + jnp.abs(nc - pc)
-            d2 = jnp.where(can_enter, jnp.where(glitch, man, d_block[rc, cc]), inf)
-            i2 = jnp.argmin(d2).astype(jnp.int32)  # first minimum
-            ok2 = (d2[i2] < inf) & ~occ[i2]
-            m3 = jnp.where(can_enter & ~occ, man, inf)
-            i3 = jnp.argmin(m3).astype(jnp.int32)
-            ok3 = m3[i3] < inf
-            idx = jnp.where(ok1, i1, jnp.where(ok2, i2, i3))
-            go = active & ~adjacent & (ok1 | ok2 | ok3)
-            rows = rows.at[i].set(jnp.where(go, nr[idx], r))
-            cols = cols.at[i].set(jnp.where(go, nc[idx], c))
-            hp = hp - attack.astype(jnp.int32)
-            attacked = attacked | ((slots == i) & attack)
-            return (rows, cols, hp, attacked), None
-        return body
+    def body(carry):
+        j, rows, cols, hp, attacked = carry
+        i = seq[j]
+        glitch = game.enemy_type[i] == GLITCH
+        active = ~attacked[i]
+        r, c = rows[i], cols[i]
+        adjacent = (jnp.abs(r - pr) + jnp.abs(c - pc)) == 1
+        attack = active & adjacent
+        others = bb.union_of_cells(rows, cols, game.enemy_alive & (slots != i))
+        occupied = bb.b_or(others, trn)
+        enterable = bb.b_where(glitch, (zero + bb.WORD, zero + bb.WORD), bb.b_not(blk))
+        open_ = bb.b_or(bb.b_and(enterable, bb.b_not(occupied)), tgt)
+        here = bb.cell(r, c)
+        free_nbrs = bb.b_and(bb.b_and(bb.dilate(here), bb.b_not(here)),
+                             bb.b_and(open_, bb.b_not(tgt)))
+        moves = active & ~adjacent
+        found, layer = first_reached(open_, tgt, bb.b_where(moves, free_nbrs, (zero, zero)))
+        nr, nc, on = neighbour_cells(r, c)
+        rc, cc = jnp.clip(nr, 0, GRID - 1), jnp.clip(nc, 0, GRID - 1)
+        can_enter = on & bb.test(enterable, rc, cc)
+        occ = bb.test(occupied, rc, cc)
+        i1, ok1 = _first(can_enter & ~occ & bb.test(layer, rc, cc) & found)
+        man = jnp.abs(nr - pr) + jnp.abs(nc - pc)
+        d2 = jnp.where(can_enter, jnp.where(glitch, man, d_block[rc, cc]), inf)
+        i2 = jnp.argmin(d2).astype(jnp.int32)  # first minimum
+        ok2 = (d2[i2] < inf) & ~occ[i2]
+        m3 = jnp.where(can_enter & ~occ, man, inf)
+        i3 = jnp.argmin(m3).astype(jnp.int32)
+        ok3 = m3[i3] < inf
+        idx = jnp.where(ok1, i1, jnp.where(ok2, i2, i3))
+        go = moves & (ok1 | ok2 | ok3)
+        me = slots == i
+        rows = jnp.where(me & go, nr[idx], rows)
+        cols = jnp.where(me & go, nc[idx], cols)
+        hp = hp - attack.astype(jnp.int32)
+        attacked = attacked | (me & attack)
+        return j + 1, rows, cols, hp, attacked
 
-    carry = (game.enemy_row, game.enemy_col, game.player_hp, jnp.zeros((MAX_ENEMIES,), bool))
-    carry, _ = jax.lax.scan(make_body(0), carry, orders[0])
-    after, _ = jax.lax.scan(make_body(1), carry, orders[1])
-    rows, cols, hp, _ = jax.tree_util.tree_map(lambda a, b: jnp.where(has_virus, a, b), after, carry)
+    carry = (zero, game.enemy_row, game.enemy_col, game.player_hp,
+             jnp.zeros((MAX_ENEMIES,), bool))
+    _, rows, cols, hp, _ = jax.lax.while_loop(lambda cr: cr[0] < count, body, carry)
     return game.replace(enemy_row=rows, enemy_col=cols, player_hp=jnp.maximum(hp, 0))
 
 
