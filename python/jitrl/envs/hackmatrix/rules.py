@@ -212,11 +212,16 @@ def _tick_transmissions(game: GameState) -> GameState:
     )
 
 
+def _order_bits(key) -> jax.Array:
+    """uint32[2, MAX_ENEMIES]: the random words that order sub-steps 0 and 1."""
+    return jax.random.bits(key, (2, MAX_ENEMIES), jnp.uint32)
+
+
 def enemy_orders(key) -> jax.Array:
     """int32[2, MAX_ENEMIES]: the slot order of sub-step 0 and of sub-step 1
-    (Swift's ``enemies.shuffled()``, fresh at each sub-step; dead slots are skipped)."""
-    u = jax.random.bits(key, (2, MAX_ENEMIES), jnp.uint32)
-    return jnp.argsort(u, axis=1).astype(jnp.int32)
+    (Swift's ``enemies.shuffled()``, fresh at each sub-step; dead slots are skipped):
+    the slots sorted by their random words (stable: ties by slot)."""
+    return jnp.argsort(_order_bits(key), axis=1).astype(jnp.int32)
 
 
 def _first(mask):
@@ -224,20 +229,27 @@ def _first(mask):
     return jnp.argmax(mask).astype(jnp.int32), jnp.any(mask)
 
 
-def acting_sequence(orders, ready, fast):
-    """The enemy slots that may act this turn, in the order they act, packed to
-    the front: those with ``ready`` in the order ``orders[0]`` (sub-step 0),
-    then those with ``fast`` in the order ``orders[1]`` (sub-step 1).
+def acting_turns(key, ready, fast):
+    """When each enemy acts: the enemies with ``ready`` in the order of
+    :func:`enemy_orders` ``[0]`` (sub-step 0), then those with ``fast`` in the
+    order ``[1]`` (sub-step 1), numbered 0, 1, ... without gaps.
 
-    Returns (int32[2 * MAX_ENEMIES] slots, int32 count); entries past the
-    count are slot 0. Skipping the other slots changes nothing: an enemy that
-    may not act keeps its cell and deals no damage."""
-    seq = orders.reshape(-1)
-    keep = jnp.concatenate([ready[orders[0]], fast[orders[1]]])
-    n = jnp.sum(keep.astype(jnp.int32))
-    dest = jnp.where(keep, jnp.cumsum(keep.astype(jnp.int32)) - 1, seq.shape[0])
-    packed = jnp.zeros_like(seq).at[dest].set(seq, mode="drop")
-    return packed, n
+    Returns (int32[2, MAX_ENEMIES] turn of each slot in each sub-step, -1 where
+    it does not act; int32 number of turns). The turn is a slot's rank among
+    the acting slots by (random word, slot), the order the stable sort of
+    ``enemy_orders`` gives, counted by comparisons: no sort (a [batch, 2, 36]
+    sort was most of the enemy phase's time) and no scatter. Skipping the
+    other slots changes nothing: an enemy that may not act keeps its cell and
+    deals no damage."""
+    u = _order_bits(key)
+    slot = jnp.arange(MAX_ENEMIES)
+    before = (u[:, :, None] < u[:, None, :]) | (
+        (u[:, :, None] == u[:, None, :]) & (slot[:, None] < slot[None, :]))  # [k, t, s]: t before s
+    acting = jnp.stack([ready, fast])
+    rank = jnp.sum((before & acting[:, :, None]).astype(jnp.int32), axis=1)
+    n0 = jnp.sum(ready.astype(jnp.int32))
+    turn = rank + jnp.stack([jnp.int32(0), n0])[:, None]
+    return jnp.where(acting, turn, -1), n0 + jnp.sum(fast.astype(jnp.int32))
 
 
 def _enemies_act(key, game: GameState) -> GameState:
@@ -260,7 +272,7 @@ def _enemies_act(key, game: GameState) -> GameState:
        own cell); else it stays.
 
     Positions update at once (later enemies see them). Only the enemies that
-    may act are visited (:func:`acting_sequence`: both sub-steps in one
+    may act are visited (:func:`acting_turns`: both sub-steps in one
     ``while_loop``, as many trips as acting enemies), each with one bit-board
     wavefront that stops when it meets the enemy's free neighbours
     (``pathfinding.first_reached``); the BFS of rule 2 does not depend on the
@@ -274,20 +286,20 @@ def _enemies_act(key, game: GameState) -> GameState:
     d_block = bfs_distances(blocks, (pr, pc))
     inf = GRID * GRID
     ready = game.enemy_alive & ~game.enemy_stunned & ~game.enemy_just_spawned
-    seq, count = acting_sequence(enemy_orders(key), ready,
-                                 ready & (jnp.asarray(ENEMY_SPEED)[game.enemy_type] > 1))
-    slots = jnp.arange(MAX_ENEMIES)
+    turns, count = acting_turns(key, ready,
+                                ready & (jnp.asarray(ENEMY_SPEED)[game.enemy_type] > 1))
+    is_glitch = game.enemy_type == GLITCH
     zero = jnp.zeros((), jnp.int32)
 
     def body(carry):
         j, rows, cols, hp, attacked = carry
-        i = seq[j]
-        glitch = game.enemy_type[i] == GLITCH
-        active = ~attacked[i]
-        r, c = rows[i], cols[i]
+        me = jnp.any(turns == j, axis=0)  # the one slot whose turn it is
+        glitch = jnp.any(me & is_glitch)
+        active = ~jnp.any(me & attacked)
+        r, c = jnp.sum(jnp.where(me, rows, 0)), jnp.sum(jnp.where(me, cols, 0))
         adjacent = (jnp.abs(r - pr) + jnp.abs(c - pc)) == 1
         attack = active & adjacent
-        others = bb.union_of_cells(rows, cols, game.enemy_alive & (slots != i))
+        others = bb.union_of_cells(rows, cols, game.enemy_alive & ~me)
         occupied = bb.b_or(others, trn)
         enterable = bb.b_where(glitch, (zero + bb.WORD, zero + bb.WORD), bb.b_not(blk))
         open_ = bb.b_or(bb.b_and(enterable, bb.b_not(occupied)), tgt)
@@ -310,7 +322,6 @@ def _enemies_act(key, game: GameState) -> GameState:
         ok3 = m3[i3] < inf
         idx = jnp.where(ok1, i1, jnp.where(ok2, i2, i3))
         go = moves & (ok1 | ok2 | ok3)
-        me = slots == i
         rows = jnp.where(me & go, nr[idx], rows)
         cols = jnp.where(me & go, nc[idx], cols)
         hp = hp - attack.astype(jnp.int32)
