@@ -229,10 +229,11 @@ def _first(mask):
     return jnp.argmax(mask).astype(jnp.int32), jnp.any(mask)
 
 
-def acting_turns(key, ready, fast):
+def acting_turns(words, ready, fast):
     """When each enemy acts: the enemies with ``ready`` in the order of
     :func:`enemy_orders` ``[0]`` (sub-step 0), then those with ``fast`` in the
-    order ``[1]`` (sub-step 1), numbered 0, 1, ... without gaps.
+    order ``[1]`` (sub-step 1), numbered 0, 1, ... without gaps. ``words``:
+    the uint32[2, MAX_ENEMIES] random words of :func:`_order_bits`.
 
     Returns (int32[2, MAX_ENEMIES] turn of each slot in each sub-step, -1 where
     it does not act; int32 number of turns). The turn is a slot's rank among
@@ -241,7 +242,7 @@ def acting_turns(key, ready, fast):
     sort was most of the enemy phase's time) and no scatter. Skipping the
     other slots changes nothing: an enemy that may not act keeps its cell and
     deals no damage."""
-    u = _order_bits(key)
+    u = words
     slot = jnp.arange(MAX_ENEMIES)
     before = (u[:, :, None] < u[:, None, :]) | (
         (u[:, :, None] == u[:, None, :]) & (slot[:, None] < slot[None, :]))  # [k, t, s]: t before s
@@ -286,7 +287,7 @@ def _enemies_act(key, game: GameState) -> GameState:
     d_block = bfs_distances(blocks, (pr, pc))
     inf = GRID * GRID
     ready = game.enemy_alive & ~game.enemy_stunned & ~game.enemy_just_spawned
-    turns, count = acting_turns(key, ready,
+    turns, count = acting_turns(_order_bits(key), ready,
                                 ready & (jnp.asarray(ENEMY_SPEED)[game.enemy_type] > 1))
     is_glitch = game.enemy_type == GLITCH
     zero = jnp.zeros((), jnp.int32)
