@@ -73,3 +73,31 @@ def test_enemy_phase_matches_the_swift_reference_step_for_step():
         virus2 += int((step == 2).sum())
         attacks += 3 - s.player.health
     assert moved > 400 and virus2 > 30 and attacks > 30, (moved, virus2, attacks)
+
+
+def test_acting_turns_follow_the_stable_sort_of_the_order_words():
+    """The enemy phase numbers the acting enemies by comparisons instead of
+    sorting: the numbering must be the stable argsort's order (ties by slot),
+    sub-step 0's ready enemies first, then sub-step 1's fast ones. Words drawn
+    from a tiny range so that ties are common."""
+    rng = np.random.default_rng(13)
+    n = 500
+    words = rng.integers(0, 6, size=(n, 2, MAX_ENEMIES)).astype(np.uint32)
+    ready = rng.uniform(size=(n, MAX_ENEMIES)) < rng.uniform(0, 1, size=(n, 1))
+    fast = ready & (rng.uniform(size=(n, MAX_ENEMIES)) < 0.4)
+    turns, count = jax.jit(jax.vmap(rules.acting_turns))(
+        jnp.asarray(words), jnp.asarray(ready), jnp.asarray(fast))
+    turns, count = np.asarray(turns), np.asarray(count)
+    ties = 0
+    for k in range(n):
+        want = -np.ones((2, MAX_ENEMIES), int)
+        nxt = 0
+        for sub, acting in ((0, ready[k]), (1, fast[k])):
+            for slot in np.argsort(words[k, sub], kind="stable"):
+                if acting[slot]:
+                    want[sub, slot] = nxt
+                    nxt += 1
+        np.testing.assert_array_equal(turns[k], want, err_msg=str(k))
+        assert count[k] == nxt
+        ties += len(np.unique(words[k, 0][ready[k]])) < ready[k].sum()
+    assert ties > n // 2

@@ -1,9 +1,13 @@
 """Wavefront BFS distances and the enemy move choice.
 
-``bfs_distances`` grows the reached set from the target one step per sweep,
-``H * W - 1`` sweeps in a fixed ``lax.scan`` (no ``while_loop``): no shortest
-path on an ``H x W`` board is longer than ``H * W - 1`` steps, so the result is
-exact. Unreachable cells get ``H * W``.
+``bfs_distances`` grows the reached set from the target one step per sweep:
+no shortest path on an ``H x W`` board is longer than ``H * W - 1`` steps, so
+that many sweeps are exact. Unreachable cells get ``H * W``. On the 6 x 6 bit
+boards the sweeps run in a ``while_loop`` that stops as soon as the answer
+cannot change any more (the reached set stops growing, or the cells asked
+about are reached): under ``vmap`` the batch pays its slowest member's
+sweeps, usually far fewer than ``H * W - 1``; the results are those of the
+full count.
 
 The enemy turn does not need whole distance maps for its "other enemies
 block" BFS, only which free neighbours of the enemy are nearest to the player:
@@ -49,18 +53,25 @@ def _bfs_bitboard(blocked: jax.Array, target) -> jax.Array:
     start = bb.cell(tr, tc)
     open_ = bb.b_or(bb.b_not(bb.pack(blocked)), start)
 
-    def sweep(carry, _):
-        x, planes = carry
+    def cond(carry):
+        k, _, grew, _ = carry
+        return grew & (k < inf - 1)
+
+    def sweep(carry):
+        k, x, _, planes = carry
         c_lo, c_hi = bb.b_not(x)  # cells not reached before this sweep
         new = []
         for p_lo, p_hi in planes:
             new.append((p_lo ^ c_lo, p_hi ^ c_hi))
             c_lo, c_hi = p_lo & c_lo, p_hi & c_hi
-        return (bb.b_and(bb.dilate(x), open_), tuple(new)), None
+        nx = bb.b_and(bb.dilate(x), open_)
+        return k + 1, nx, (nx[0] != x[0]) | (nx[1] != x[1]), tuple(new)
 
     zero = jnp.zeros((), jnp.int32)
     planes0 = tuple((zero, zero) for _ in range(n_planes))
-    (x, planes), _ = jax.lax.scan(sweep, (start, planes0), None, length=inf - 1)
+    # once the reached set stops growing, later sweeps only count up cells that
+    # end as unreachable (``inf``): stopping there changes no distance
+    _, x, _, planes = jax.lax.while_loop(cond, sweep, (zero, start, jnp.asarray(True), planes0))
     count = sum(bb.unpack(pl).astype(jnp.int32) << p for p, pl in enumerate(planes))
     return jnp.where(bb.unpack(x), count, inf).astype(jnp.int32)
 
@@ -104,18 +115,23 @@ def target_distance(blocked: bb.Bits, target, source) -> jax.Array:
     """BFS steps from ``source`` to ``target`` (both (row, col)) through the
     cells not in the bit board ``blocked`` (the target counts as open;
     ``H * W`` when unreachable): one wavefront from the target that counts the
-    sweeps before it reaches ``source`` (no distance map)."""
+    sweeps before it reaches ``source`` (no distance map), stopping when it
+    does or when the wavefront stops growing."""
     inf = bb.GRID * bb.GRID
     start = bb.cell(*target)
     open_ = bb.b_or(bb.b_not(blocked), start)
     src = bb.cell(*source)
 
-    def sweep(carry, _):
-        x, n = carry
-        n = n + (~bb.b_any(bb.b_and(x, src))).astype(jnp.int32)
-        return (bb.b_and(bb.dilate(x), open_), n), None
+    def cond(carry):
+        n, x, grew = carry
+        return grew & ~bb.b_any(bb.b_and(x, src)) & (n < inf - 1)
 
-    (x, n), _ = jax.lax.scan(sweep, (start, jnp.int32(0)), None, length=inf - 1)
+    def sweep(carry):
+        n, x, _ = carry
+        nx = bb.b_and(bb.dilate(x), open_)
+        return n + 1, nx, (nx[0] != x[0]) | (nx[1] != x[1])
+
+    n, x, _ = jax.lax.while_loop(cond, sweep, (jnp.int32(0), start, jnp.asarray(True)))
     return jnp.where(bb.b_any(bb.b_and(x, src)), n, inf).astype(jnp.int32)
 
 
@@ -125,7 +141,11 @@ def first_reached(open_: bb.Bits, target: bb.Bits, goal: bb.Bits):
     With ``x_k`` the cells within ``k`` steps of the target (BFS through
     ``open_``) and ``k`` the smallest with ``x_k & goal`` non-empty, returns
     ``(found, x_k)`` (``found`` False and an empty board when no goal cell is
-    reachable). ``H * W - 1`` fixed sweeps, as :func:`bfs_distances`.
+    reachable). The sweeps stop as soon as the goal is met, the wavefront
+    stops growing (nothing more is reachable) or after ``H * W - 1`` sweeps
+    (no BFS distance is longer), so the result is that of the full sweep
+    count; under ``vmap`` the loop runs as long as the batch's slowest member.
+    An empty ``goal`` costs no sweep.
 
     For an enemy, ``goal`` = its free neighbours: ``goal & x_k`` are the free
     neighbours at the least BFS distance (``k``). After it steps onto one of
@@ -136,15 +156,20 @@ def first_reached(open_: bb.Bits, target: bb.Bits, goal: bb.Bits):
     """
     zero = jnp.zeros((), jnp.int32)
 
-    def sweep(carry, _):
-        x, found, cur = carry
-        nx = bb.b_and(bb.dilate(x), open_)
-        hit = ~found & bb.b_any(bb.b_and(nx, goal))
-        return (nx, found | hit, bb.b_where(hit, nx, cur)), None
+    def cond(carry):
+        k, _, done, _ = carry
+        return ~done & (k < bb.GRID * bb.GRID - 1)
 
-    init = (target, jnp.asarray(False), (zero, zero))
-    (_, found, cur), _ = jax.lax.scan(sweep, init, None, length=bb.GRID * bb.GRID - 1)
-    return found, cur
+    def sweep(carry):
+        k, x, _, _ = carry
+        nx = bb.b_and(bb.dilate(x), open_)
+        hit = bb.b_any(bb.b_and(nx, goal))
+        stalled = (nx[0] == x[0]) & (nx[1] == x[1])
+        return k + 1, nx, hit | stalled, bb.b_where(hit, nx, (zero, zero))
+
+    init = (zero, target, ~bb.b_any(goal), (zero, zero))
+    _, _, _, cur = jax.lax.while_loop(cond, sweep, init)
+    return bb.b_any(cur), cur
 
 
 def neighbour_cells(row, col):

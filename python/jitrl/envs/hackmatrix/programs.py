@@ -81,7 +81,7 @@ import jax.numpy as jnp
 from jitrl.envs.hackmatrix import common
 from jitrl.envs.hackmatrix.state import (
     ANTI_V, ATK_PLUS, BLOCK_NONE, CALM, COL, CRASH, D_BOM, DAEMON, DEBUG, DELAY,
-    ENEMY_MAX_HP, EXCH, GLITCH, GRID, HACK, MAX_ENEMIES, MAX_HP, NUM_ENEMY_TYPES,
+    ENEMY_MAX_HP, EXCH, GRID, HACK, MAX_ENEMIES, MAX_HP, NUM_ENEMY_TYPES,
     NUM_PROGRAMS, NUM_STAGES, POLY, PROGRAM_CREDITS, PROGRAM_ENERGY, PULL, PUSH, REDUC,
     RESET, ROW, SCORE, SHOW, SIPH_PLUS, STEP, UNDO, VIRUS, WAIT, WARP, EnvParams, EnvState,
     GameState, pop_history, restore_snapshot,

@@ -69,7 +69,7 @@ from jitrl.envs.hackmatrix.state import (
     ACTION_SIPHON, BLOCK_DATA, BLOCK_NONE, BLOCK_PROGRAM, DIRECTIONS, ENEMY_MAX_HP,
     ENEMY_SPEED,
     GLITCH, GRID, MAX_ENEMIES, MAX_HP, MAX_TRANSMISSIONS, NUM_PROGRAMS, NUM_STAGES,
-    PROGRAM_OFFSET, VIRUS, EnvParams, EnvState, GameState, clear_history, history_overflow,
+    PROGRAM_OFFSET, EnvParams, EnvState, GameState, clear_history, history_overflow,
     push_history, select_state,
 )
 
@@ -228,16 +228,45 @@ def _tick_transmissions(game: GameState) -> GameState:
     )
 
 
+def _order_bits(key) -> jax.Array:
+    """uint32[2, MAX_ENEMIES]: the random words that order sub-steps 0 and 1."""
+    return jax.random.bits(key, (2, MAX_ENEMIES), jnp.uint32)
+
+
 def enemy_orders(key) -> jax.Array:
     """int32[2, MAX_ENEMIES]: the slot order of sub-step 0 and of sub-step 1
-    (Swift's ``enemies.shuffled()``, fresh at each sub-step; dead slots are skipped)."""
-    u = jax.random.bits(key, (2, MAX_ENEMIES), jnp.uint32)
-    return jnp.argsort(u, axis=1).astype(jnp.int32)
+    (Swift's ``enemies.shuffled()``, fresh at each sub-step; dead slots are skipped):
+    the slots sorted by their random words (stable: ties by slot)."""
+    return jnp.argsort(_order_bits(key), axis=1).astype(jnp.int32)
 
 
 def _first(mask):
     """(index of the first True of bool[4], any True)."""
     return jnp.argmax(mask).astype(jnp.int32), jnp.any(mask)
+
+
+def acting_turns(words, ready, fast):
+    """When each enemy acts: the enemies with ``ready`` in the order of
+    :func:`enemy_orders` ``[0]`` (sub-step 0), then those with ``fast`` in the
+    order ``[1]`` (sub-step 1), numbered 0, 1, ... without gaps. ``words``:
+    the uint32[2, MAX_ENEMIES] random words of :func:`_order_bits`.
+
+    Returns (int32[2, MAX_ENEMIES] turn of each slot in each sub-step, -1 where
+    it does not act; int32 number of turns). The turn is a slot's rank among
+    the acting slots by (random word, slot), the order the stable sort of
+    ``enemy_orders`` gives, counted by comparisons: no sort (a [batch, 2, 36]
+    sort was most of the enemy phase's time) and no scatter. Skipping the
+    other slots changes nothing: an enemy that may not act keeps its cell and
+    deals no damage."""
+    u = words
+    slot = jnp.arange(MAX_ENEMIES)
+    before = (u[:, :, None] < u[:, None, :]) | (
+        (u[:, :, None] == u[:, None, :]) & (slot[:, None] < slot[None, :]))  # [k, t, s]: t before s
+    acting = jnp.stack([ready, fast])
+    rank = jnp.sum((before & acting[:, :, None]).astype(jnp.int32), axis=1)
+    n0 = jnp.sum(ready.astype(jnp.int32))
+    turn = rank + jnp.stack([jnp.int32(0), n0])[:, None]
+    return jnp.where(acting, turn, -1), n0 + jnp.sum(fast.astype(jnp.int32))
 
 
 def _enemies_act(key, game: GameState) -> GameState:
@@ -259,67 +288,66 @@ def _enemies_act(key, game: GameState) -> GameState:
        distance (first in direction order; it may be farther than the enemy's
        own cell); else it stays.
 
-    Positions update at once (later enemies see them). One bit-board wavefront
-    per enemy and sub-step (``pathfinding.first_reached``); the BFS of rule 2
-    does not depend on the units, so it is one distance map per turn (blocks;
-    a glitch's is the Manhattan distance)."""
+    Positions update at once (later enemies see them). Only the enemies that
+    may act are visited (:func:`acting_turns`: both sub-steps in one
+    ``while_loop``, as many trips as acting enemies), each with one bit-board
+    wavefront that stops when it meets the enemy's free neighbours
+    (``pathfinding.first_reached``); the BFS of rule 2 does not depend on the
+    units, so it is one distance map per turn (blocks; a glitch's is the
+    Manhattan distance)."""
     blocks = game.block_kind != BLOCK_NONE
-    trans = common.trans_occupancy(game)
     pr, pc = game.player_row, game.player_col
-    target = (pr, pc)
-    blk, trn = bb.pack(blocks), bb.pack(trans)
+    blk = bb.pack(blocks)
+    trn = bb.union_of_cells(game.trans_row, game.trans_col, game.trans_alive)
     tgt = bb.cell(pr, pc)
-    d_block = bfs_distances(blocks, target)
+    d_block = bfs_distances(blocks, (pr, pc))
     inf = GRID * GRID
-    orders = enemy_orders(key)
-    has_virus = jnp.any(game.enemy_alive & (game.enemy_type == VIRUS))
-    slots = jnp.arange(MAX_ENEMIES)
+    ready = game.enemy_alive & ~game.enemy_stunned & ~game.enemy_just_spawned
+    turns, count = acting_turns(_order_bits(key), ready,
+                                ready & (jnp.asarray(ENEMY_SPEED)[game.enemy_type] > 1))
+    is_glitch = game.enemy_type == GLITCH
     zero = jnp.zeros((), jnp.int32)
-    speed = jnp.asarray(ENEMY_SPEED)
 
-    def make_body(sub):
-        def body(carry, i):
-            rows, cols, hp, attacked = carry
-            etype = game.enemy_type[i]
-            glitch = etype == GLITCH
-            active = (game.enemy_alive[i] & ~game.enemy_stunned[i] & ~game.enemy_just_spawned[i]
-                      & ~attacked[i] & (speed[etype] > sub))
-            r, c = rows[i], cols[i]
-            adjacent = (jnp.abs(r - pr) + jnp.abs(c - pc)) == 1
-            attack = active & adjacent
-            others = bb.union_of_cells(rows, cols, game.enemy_alive & (slots != i))
-            occupied = bb.b_or(others, trn)
-            enterable = bb.b_where(glitch, (zero + bb.WORD, zero + bb.WORD), bb.b_not(blk))
-            open_ = bb.b_or(bb.b_and(enterable, bb.b_not(occupied)), tgt)
-            here = bb.cell(r, c)
-            free_nbrs = bb.b_and(bb.b_and(bb.dilate(here), bb.b_not(here)),
-                                 bb.b_and(open_, bb.b_not(tgt)))
-            found, layer = first_reached(open_, tgt, free_nbrs)
-            nr, nc, on = neighbour_cells(r, c)
-            rc, cc = jnp.clip(nr, 0, GRID - 1), jnp.clip(nc, 0, GRID - 1)
-            can_enter = on & bb.test(enterable, rc, cc)
-            occ = bb.test(occupied, rc, cc)
-            i1, ok1 = _first(can_enter & ~occ & bb.test(layer, rc, cc) & found)
-            man = jnp.abs(nr - pr) + jnp.abs(nc - pc)
-            d2 = jnp.where(can_enter, jnp.where(glitch, man, d_block[rc, cc]), inf)
-            i2 = jnp.argmin(d2).astype(jnp.int32)  # first minimum
-            ok2 = (d2[i2] < inf) & ~occ[i2]
-            m3 = jnp.where(can_enter & ~occ, man, inf)
-            i3 = jnp.argmin(m3).astype(jnp.int32)
-            ok3 = m3[i3] < inf
-            idx = jnp.where(ok1, i1, jnp.where(ok2, i2, i3))
-            go = active & ~adjacent & (ok1 | ok2 | ok3)
-            rows = rows.at[i].set(jnp.where(go, nr[idx], r))
-            cols = cols.at[i].set(jnp.where(go, nc[idx], c))
-            hp = hp - attack.astype(jnp.int32)
-            attacked = attacked | ((slots == i) & attack)
-            return (rows, cols, hp, attacked), None
-        return body
+    def body(carry):
+        j, rows, cols, hp, attacked = carry
+        me = jnp.any(turns == j, axis=0)  # the one slot whose turn it is
+        glitch = jnp.any(me & is_glitch)
+        active = ~jnp.any(me & attacked)
+        r, c = jnp.sum(jnp.where(me, rows, 0)), jnp.sum(jnp.where(me, cols, 0))
+        adjacent = (jnp.abs(r - pr) + jnp.abs(c - pc)) == 1
+        attack = active & adjacent
+        others = bb.union_of_cells(rows, cols, game.enemy_alive & ~me)
+        occupied = bb.b_or(others, trn)
+        enterable = bb.b_where(glitch, (zero + bb.WORD, zero + bb.WORD), bb.b_not(blk))
+        open_ = bb.b_or(bb.b_and(enterable, bb.b_not(occupied)), tgt)
+        here = bb.cell(r, c)
+        free_nbrs = bb.b_and(bb.b_and(bb.dilate(here), bb.b_not(here)),
+                             bb.b_and(open_, bb.b_not(tgt)))
+        moves = active & ~adjacent
+        found, layer = first_reached(open_, tgt, bb.b_where(moves, free_nbrs, (zero, zero)))
+        nr, nc, on = neighbour_cells(r, c)
+        rc, cc = jnp.clip(nr, 0, GRID - 1), jnp.clip(nc, 0, GRID - 1)
+        can_enter = on & bb.test(enterable, rc, cc)
+        occ = bb.test(occupied, rc, cc)
+        i1, ok1 = _first(can_enter & ~occ & bb.test(layer, rc, cc) & found)
+        man = jnp.abs(nr - pr) + jnp.abs(nc - pc)
+        d2 = jnp.where(can_enter, jnp.where(glitch, man, d_block[rc, cc]), inf)
+        i2 = jnp.argmin(d2).astype(jnp.int32)  # first minimum
+        ok2 = (d2[i2] < inf) & ~occ[i2]
+        m3 = jnp.where(can_enter & ~occ, man, inf)
+        i3 = jnp.argmin(m3).astype(jnp.int32)
+        ok3 = m3[i3] < inf
+        idx = jnp.where(ok1, i1, jnp.where(ok2, i2, i3))
+        go = moves & (ok1 | ok2 | ok3)
+        rows = jnp.where(me & go, nr[idx], rows)
+        cols = jnp.where(me & go, nc[idx], cols)
+        hp = hp - attack.astype(jnp.int32)
+        attacked = attacked | (me & attack)
+        return j + 1, rows, cols, hp, attacked
 
-    carry = (game.enemy_row, game.enemy_col, game.player_hp, jnp.zeros((MAX_ENEMIES,), bool))
-    carry, _ = jax.lax.scan(make_body(0), carry, orders[0])
-    after, _ = jax.lax.scan(make_body(1), carry, orders[1])
-    rows, cols, hp, _ = jax.tree_util.tree_map(lambda a, b: jnp.where(has_virus, a, b), after, carry)
+    carry = (zero, game.enemy_row, game.enemy_col, game.player_hp,
+             jnp.zeros((MAX_ENEMIES,), bool))
+    _, rows, cols, hp, _ = jax.lax.while_loop(lambda cr: cr[0] < count, body, carry)
     return game.replace(enemy_row=rows, enemy_col=cols, player_hp=jnp.maximum(hp, 0))
 
 
