@@ -28,7 +28,6 @@ from tests.hackmatrix_reference import rules as ref_rules
 from tests.hackmatrix_reference.state import Fixes, Transmission
 from tests.hackmatrix_builders import random_crowded, to_description
 
-DEBUG = None
 UNDO_ACTION = PROGRAM_OFFSET + 9
 STAGE_REWARDS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 100.0)
 #: reference reward field(s) -> jitrl term
@@ -350,10 +349,6 @@ def _run(n_cases, n_steps, params, fixes, seed):
             finally:
                 ref_gen.initialize_stage = orig_init
             assert res.success, ctx
-            if DEBUG and DEBUG[0] == i and t >= DEBUG[1] - 3:
-                print(t, rules_name(actions[i]), res.moved_to, pre_i.game.player_row, pre_i.game.player_col,
-                      np.asarray(pre_i.game.exit_cell).nonzero(), pre_i.game.exit_row, pre_i.game.exit_col,
-                      res.stage_advanced, s.exit_position, int(pre_i.game.stage), int(post_i.game.stage))
             seen[actions[i]] += 1
             stats["steps"] += 1
             stats["stage"] += res.stage_advanced
