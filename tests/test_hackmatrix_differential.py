@@ -19,7 +19,7 @@ import pytest
 from jitrl.envs.hackmatrix import rules
 from jitrl.envs.hackmatrix.env import HackMatrix
 from jitrl.envs.hackmatrix.state import (
-    BLOCK_DATA, BLOCK_PROGRAM, BLOCK_QUESTION, CORNERS, ENEMY_MAX_HP, MAX_ENEMIES, NUM_PROGRAMS,
+    BLOCK_PROGRAM, BLOCK_QUESTION, CORNERS, ENEMY_MAX_HP, MAX_ENEMIES, NUM_PROGRAMS,
     PROGRAM_OFFSET, PROGRAM_SPAWN, EnvParams, wrap_game,
 )
 from tests import hackmatrix_reference as ref
@@ -299,6 +299,7 @@ def _run(n_cases, n_steps, params, fixes, seed):
     seen = np.zeros(28, int)
     stats = dict(stage=0, undo_chain=0, won=0, died=0, steps=0, overflow=0)
     orig_init = ref_gen.initialize_stage
+    prev_actions = None
     for t in range(n_steps):
         masks = np.asarray(mask_fn(batch, params))
         actions = []

@@ -219,7 +219,6 @@ def test_drawn_layouts_match_fresh_generation_in_distribution():
 
 
 def test_place_transmissions_fills_free_slots_in_order_on_empty_cells():
-    from jitrl.envs.hackmatrix import common
     from jitrl.envs.hackmatrix.state import MAX_TRANSMISSIONS
     g0 = G.initial_game(jax.random.PRNGKey(0), EnvParams())
     taken = jnp.zeros((MAX_TRANSMISSIONS,), bool).at[jnp.array([0, 2, 3, 7])].set(True)

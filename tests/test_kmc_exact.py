@@ -16,7 +16,7 @@ import numpy as np
 
 import jitrl
 from jitrl.envs.kmc import physics, sampling
-from jitrl.ppo import distributions, importance
+from jitrl.ppo import importance
 
 A = 8 * 8 * 7  # the fused action space of an 8x8 lattice
 

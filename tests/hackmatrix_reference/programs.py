@@ -7,8 +7,7 @@ by the restored credits (free in effect, but 1 credit must be held)."""
 from __future__ import annotations
 
 from .constants import (
-    ATK_PLUS_USES_PER_STAGE, DELAY_TURNS, ENEMY_MAX_HP, ENEMY_TYPES, GRID_SIZE,
-    PROGRAM_COST, TOTAL_STAGES,
+    ATK_PLUS_USES_PER_STAGE, DELAY_TURNS, ENEMY_MAX_HP, ENEMY_TYPES, PROGRAM_COST, TOTAL_STAGES,
 )
 from .state import GameState, Grid
 

@@ -13,7 +13,7 @@ from .constants import (
     TOTAL_STAGES, can_move_on_blocks,
 )
 from . import generation, pathfinding, programs, rewards
-from .state import Block, Enemy, GameState
+from .state import Block, GameState
 
 
 @dataclass

@@ -26,7 +26,7 @@ and :func:`from_description` / :func:`describe`.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from .constants import (
