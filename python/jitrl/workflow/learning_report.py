@@ -379,12 +379,28 @@ def report_at_end(cfg, env, env_params, run_dir: str, stop_reason: str, say: Cal
     return path
 
 
+def override_params(env_params, overrides: Mapping[str, Any]):
+    """``env_params`` with fields replaced (e.g. reward weights, to score the same play under other
+    rewards); a name that is not a field raises :class:`ConfigError`."""
+    if not overrides:
+        return env_params
+    fields = {f.name: f for f in dataclasses.fields(env_params)} if dataclasses.is_dataclass(env_params) else {}
+    bad = sorted(set(overrides) - set(fields))
+    if bad:
+        raise ConfigError([f"--env-param: {bad[0]!r} is not a parameter of this env; allowed: "
+                           f"{', '.join(sorted(fields))}"])
+    fixed = {k: (tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()}
+    return env_params.replace(**fixed)
+
+
 def write_report(run_dir: str, *, episodes: int = 1000, out: Optional[str] = None, seed: int = 12345,
                  num_steps: Optional[int] = None, baselines: Sequence[str] = DEFAULT_BASELINES,
-                 include_baselines: bool = True) -> str:
+                 include_baselines: bool = True, env_param_overrides: Optional[Mapping[str, Any]] = None) -> str:
     """The learning report of a run directory (see the module docstring); returns the markdown's path.
-    The train script calls it at the end of a run (:func:`report_at_end`)."""
+    The train script calls it at the end of a run (:func:`report_at_end`). ``env_param_overrides``
+    replaces env parameters for the report (:func:`override_params`)."""
     cfg, env, env_params, network, params, meta = load_policy(run_dir)
+    env_params = override_params(env_params, env_param_overrides or {})
     policies: Dict[str, PolicyFn] = {
         "trained greedy": network_policy(env, env_params, network, params, "greedy"),
         "trained sampled": network_policy(env, env_params, network, params, "sample"),
@@ -392,7 +408,9 @@ def write_report(run_dir: str, *, episodes: int = 1000, out: Optional[str] = Non
     if include_baselines:
         policies.update(baseline_policies(env, env_params, baselines))
     results = play_episodes(env, env_params, policies, episodes=episodes, seed=seed, num_steps=num_steps)
-    notes = [f"run: `{run_dir}`, env {cfg.env.name}, checkpoint at update {meta.get('update')}",
+    notes = [f"run: `{run_dir}`, env {cfg.env.name}, checkpoint at update {meta.get('update')}"
+             + (f", env parameters replaced for this report: {dict(env_param_overrides)}"
+                if env_param_overrides else ""),
              f"{episodes} episodes per policy, seed {seed}, every policy on the same boards (same reset and "
              f"step keys); steps per episode at most {num_steps or episode_limit(env_params)}"]
     return write(results, out or os.path.join(run_dir, "learning_report"), "Learning report", notes)

@@ -12,7 +12,7 @@ step (``prev``), the state after the step *before* a new board is laid out
 | ``r_score`` | ``w_score`` (0.5) x score change (signed: an UNDO pays it back) |
 | ``r_kill`` | ``w_kill`` (0.3) x kills: enemies and transmissions destroyed, not those from scheduled spawns (``kills`` is not restored by UNDO, which pays 0) |
 | ``r_siphon_pickup`` | ``w_siphon_pickup`` (1.0) when the player walked onto a data-siphon pickup |
-| ``r_distance`` | ``w_distance`` (0.05) x max(d_before - d_after, 0), d = BFS steps to the exit position through non-block cells (0 when unreachable); on the step reaching the exit d_after = 0; 0 on death |
+| ``r_distance`` | ``w_distance`` (0.05) x max(d_before - d_after, 0), d = BFS steps to the exit position through non-block cells (0 when unreachable); on the step reaching the exit d_after = 0; 0 on death. With ``distance_potential`` the signed d_before - d_after (potential-based shaping, not Swift) |
 | ``r_hp`` | -``w_hp_lost`` (1.0) x HP lost + ``w_hp_gained`` (1.0) x HP gained (stage completion's +1 included) |
 | ``r_victory`` | ``victory_base`` (500) + ``victory_per_score`` (100) x score, on winning |
 | ``r_death`` | -``death_fraction`` (0.5) x stage rewards earned so far, and -``siphon_death_penalty`` (10) more when an enemy spawned by a siphon stands next to the player, on death |
@@ -126,8 +126,8 @@ def reward_terms(prev: EnvState, after: EnvState, action, events: Dict[str, jax.
         "r_score": params.w_score * f(a.score - p.score),
         "r_kill": params.w_kill * f(a.kills - p.kills),
         "r_siphon_pickup": params.w_siphon_pickup * f(events["picked_siphon"]),
-        "r_distance": jnp.where(events["died"], 0.0,
-                                params.w_distance * f(jnp.maximum(d_before - d_after, 0))),
+        "r_distance": jnp.where(events["died"], 0.0, params.w_distance * f(
+            jnp.where(params.distance_potential, d_before - d_after, jnp.maximum(d_before - d_after, 0)))),
         "r_hp": -params.w_hp_lost * f(jnp.maximum(-hp_delta, 0))
         + params.w_hp_gained * f(jnp.maximum(hp_delta, 0)),
         "r_victory": jnp.where(events["won"], params.victory_base + params.victory_per_score * f(a.score), 0.0),

@@ -178,6 +178,10 @@ class EnvParams:
     w_kill: float = 0.3
     w_siphon_pickup: float = 1.0
     w_distance: float = 0.05
+    #: False (Swift): ``r_distance`` pays only steps towards the exit, so walking
+    #: away and back earns it again; True pays the signed change (potential-based
+    #: shaping: a round trip nets 0, so it cannot be farmed)
+    distance_potential: bool = False
     w_hp_lost: float = 1.0
     w_hp_gained: float = 1.0
     victory_base: float = 500.0
