@@ -165,3 +165,23 @@ def test_report_at_end_skips_unfinished_runs_and_survives_ctrl_c(monkeypatch):
     monkeypatch.setattr(lr, "write_report", ctrl_c)
     assert lr.report_at_end(cfg, env, params, "RUN", "done", say=said.append) is None
     assert said[-1] == "Learning report interrupted; write it with: python scripts/learning_report.py RUN"
+
+
+def test_cli_env_params_from_a_spec_and_flags(tmp_path, capsys):
+    """``--config`` takes the spec's env and env.params, ``--env-param`` replaces one more
+    (CartPole's episode limit stands in for a reward weight: it shows in every length);
+    a name that is not a parameter gets one clear message."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text("env:\n  name: CartPole-v1\n  params:\n    max_steps_in_episode: 12\n")
+    for extra, limit in (([], 12), (["--env-param", "max_steps_in_episode=7"], 7)):
+        out = tmp_path / f"rep{limit}"
+        rc = report_main(["--config", str(spec), "--episodes", "64", "--baselines", "none", "--out", str(out)]
+                         + extra)
+        assert rc == 0, capsys.readouterr().err
+        s = json.loads((out / "learning_report.json").read_text())[0]
+        # a random CartPole policy lasts ~22 steps: the cap binds (a few fall before it), and it is
+        # the one asked for
+        assert s["episodes"] == 64 and limit - 0.5 < s["episode_length"][0] <= limit
+        assert f"max_steps_in_episode={limit}" in (out / "learning_report.md").read_text()
+    assert report_main(["--env", "CartPole-v1", "--env-param", "nope=1", "--baselines", "none"]) == 2
+    assert "--env-param: 'nope' is not a parameter of this env; allowed:" in capsys.readouterr().err
