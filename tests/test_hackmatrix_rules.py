@@ -311,12 +311,13 @@ def test_hatching_fills_free_enemy_slots_like_one_at_a_time():
 def test_distance_shaping_swift_pays_round_trips_potential_does_not():
     """Swift's r_distance pays only steps towards the exit (a walk away and back earns
     it again); ``distance_potential`` pays the signed change, so the round trip nets 0
-    and a step away costs what the step back pays."""
-    potential = PARAMS.replace(distance_potential=True)
-    step_pot = jax.jit(lambda k, s, a: ENV.step_env(k, s, a, potential))
-    s0 = wrap_game(game(player_row=2, player_col=2))  # empty board, exit at (5, 5): d = 6
-    for step, want in ((STEP, (0.0, 0.05)), (step_pot, (-0.05, 0.05))):
-        s1, info1 = (lambda o: (o[1], o[5]))(step(KEY, s0, LEFT))   # away: d 6 -> 7
-        s2, info2 = (lambda o: (o[1], o[5]))(step(KEY, s1, RIGHT))  # back: d 7 -> 6
-        assert int(s1.game.player_col) == 1 and int(s2.game.player_col) == 2
-        assert (float(info1["r_distance"]), float(info2["r_distance"])) == pytest.approx(want)
+    and a step away costs what the step back pays. (The reward terms alone, eagerly: the
+    full step's Swift side is the differential test's.)"""
+    at = lambda col: wrap_game(game(player_row=2, player_col=col))  # empty board, exit (5, 5)
+    no = jnp.asarray(False)
+    events = dict(legal=jnp.asarray(True), stage_completed=no, won=no, picked_siphon=no, died=no,
+                  siphon_death=no)
+    for params, want in ((PARAMS, (0.0, 0.05)), (PARAMS.replace(distance_potential=True), (-0.05, 0.05))):
+        away = rewards.reward_terms(at(2), at(1), LEFT, events, params)["r_distance"]  # d 6 -> 7
+        back = rewards.reward_terms(at(1), at(2), RIGHT, events, params)["r_distance"]  # d 7 -> 6
+        assert (float(away), float(back)) == pytest.approx(want)
