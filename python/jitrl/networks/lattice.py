@@ -53,6 +53,11 @@ class LatticeActorCritic(nn.Module):
     def __call__(self, obs):
         x = obs.astype(jnp.float32)
         assert x.ndim == 4, f"lattice networks expect [B, nx, ny, C] observations, got {x.shape}"
+        shape = x.shape
+        if self.window == 1:
+            # per-site layers on [B * nx * ny, C]: the same products, but XLA's CPU
+            # backward pass is ~2.5x faster on 2-D operands than on [B, nx, ny, C]
+            x = x.reshape((-1, shape[-1]))
         for c in self.channels:
             # window 3: a 3 x 3 circular convolution as im2col + dense; 1: a per-site dense
             inp = periodic_patches(x) if self.window == 3 else x
@@ -61,8 +66,8 @@ class LatticeActorCritic(nn.Module):
         logits = nn.Dense(
             self.events_per_site, kernel_init=orthogonal(0.01), bias_init=constant(0.0), name="policy_head"
         )(x)  # a 1 x 1 convolution
-        logits = logits.reshape((x.shape[0], -1))
-        pooled = jnp.mean(x, axis=(1, 2))
+        logits = logits.reshape((shape[0], -1))
+        pooled = jnp.mean(x.reshape(shape[:3] + (-1,)), axis=(1, 2))
         v = self.activation(nn.Dense(self.value_hidden, kernel_init=orthogonal(np.sqrt(2)), bias_init=constant(0.0))(pooled))
         value = nn.Dense(1, kernel_init=orthogonal(1.0), bias_init=constant(0.0))(v)
         return logits, jnp.squeeze(value, -1)
