@@ -1,9 +1,12 @@
-"""The per-site lattice network: one parameter set on any lattice size, logits
-in the env's action order (checked by translation equivariance on the periodic
-lattice), near-neutral initial policy."""
+"""The per-site lattice networks (``lattice-conv``, ``lattice-local``): one
+parameter set on any lattice size, logits in the env's action order (checked by
+translation equivariance on the periodic lattice), near-neutral initial policy,
+and how far a site's logits reach (5 x 5 sites for two 3 x 3 convolutions, the
+site alone for the local actor)."""
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import jitrl
 from jitrl.networks import NetworkConfig, make_network
@@ -20,9 +23,13 @@ def _random_obs(env, p, key, n_steps=60):
     return env.get_obs(s, p), s
 
 
-def test_one_parameter_set_runs_on_all_sizes():
+KINDS = ("lattice-conv", "lattice-local")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_parameter_set_runs_on_all_sizes(kind):
     env8, p8 = jitrl.make("kmc-tio2", lattice_size=(8, 8, 5))
-    net = make_network(env8, p8, NetworkConfig(net_arch=(16, 16)))
+    net = make_network(env8, p8, NetworkConfig(kind=kind, net_arch=(16, 16)))
     obs8, _ = _random_obs(env8, p8, jax.random.PRNGKey(0))
     params = net.init(jax.random.PRNGKey(1), obs8[None])
     for size in [(8, 8, 5), (20, 20, 10), (50, 50, 20)]:
@@ -36,12 +43,13 @@ def test_one_parameter_set_runs_on_all_sizes():
         assert float(importance.expected_ess_ratio(env.log_rates(s, p), fused)) > 0.99
 
 
-def test_logits_follow_the_action_layout():
+@pytest.mark.parametrize("kind", KINDS)
+def test_logits_follow_the_action_layout(kind):
     """Rolling the lattice by (di, dj) rolls the [nx, ny, 7] logits the same way
-    (circular convolutions are exactly translation-equivariant); the value is
-    invariant. A wrong flatten order would break this."""
+    (circular convolutions and per-site layers are exactly translation-equivariant);
+    the value is invariant. A wrong flatten order would break this."""
     env, p = jitrl.make("kmc-tio2", lattice_size=(7, 9, 4), temperature=400.0)
-    net = make_network(env, p, NetworkConfig(net_arch=(16, 16)))
+    net = make_network(env, p, NetworkConfig(kind=kind, net_arch=(16, 16)))
     obs, _ = _random_obs(env, p, jax.random.PRNGKey(3), n_steps=120)
     params = net.init(jax.random.PRNGKey(4), obs[None])
     # make the policy head large so the logits carry structure
@@ -60,3 +68,15 @@ def test_logits_follow_the_action_layout():
     lf = np.asarray(net.apply(params, far[None])[0][0]).reshape(7, 9, 7)
     np.testing.assert_allclose(lf[2, 3], a[2, 3], atol=1e-6)
     assert np.abs(lf[6, 8] - a[6, 8]).max() > 1e-4
+    # the local actor: a site's logits read its own observation only, so changing a
+    # lateral neighbour's observation leaves every other site's logits bit for bit
+    # unchanged (the convolution's neighbours move)
+    near = obs.at[2, 4].set(obs[2, 4] + 1.0)
+    ln = np.asarray(net.apply(params, near[None])[0][0]).reshape(7, 9, 7)
+    others = np.ones((7, 9), bool)
+    others[2, 4] = False
+    assert np.abs(ln[2, 4] - a[2, 4]).max() > 1e-4
+    if kind == "lattice-local":
+        np.testing.assert_array_equal(ln[others], a[others])
+    else:
+        assert np.abs(ln[2, 3] - a[2, 3]).max() > 1e-4

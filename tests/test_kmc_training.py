@@ -15,6 +15,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import jitrl
 from jitrl.networks import NetworkConfig, make_network
@@ -42,11 +43,12 @@ def _estimate(env, p, net, params, neutral, n=8000):
     return x, float(np.mean(np.asarray(ev))), wall
 
 
-def test_rare_event_training_lowers_the_estimator_variance():
+@pytest.mark.parametrize("kind", ["lattice-conv", "lattice-local"])
+def test_rare_event_training_lowers_the_estimator_variance(kind):
     env, p = jitrl.make("kmc-tio2", lattice_size=(3, 3, 10), hops_enabled=0.0, desorption_enabled=0.0,
                         objective="rare-event", observable="roughness", threshold=0.5, rare_lambda=8.0,
                         target_coverage=1.0)
-    net = make_network(env, p, NetworkConfig(net_arch=(16,), activation="relu"))
+    net = make_network(env, p, NetworkConfig(kind=kind, net_arch=(16,), activation="relu"))
     cfg = PPOConfig(num_envs=128, num_steps=18, learning_rate=3e-3, gamma=1.0, gae_lambda=0.95, ent_coef=0.0,
                     num_minibatches=4, update_epochs=4, auto_scale=False)
     prog = PPOProgram(env, p, net, cfg, num_updates=UPDATES)
@@ -59,7 +61,7 @@ def test_rare_event_training_lowers_the_estimator_variance():
     x1, f1, t1 = _estimate(env, p, net, rs.params, neutral=False)
     n = x0.size
     v0, v1 = x0.var(), x1.var()
-    print(f"p exact {P_EXACT:.4f}; neutral {x0.mean():.4f} var {v0:.4f} (event freq {f0:.3f}); "
+    print(f"{kind}: p exact {P_EXACT:.4f}; neutral {x0.mean():.4f} var {v0:.4f} (event freq {f0:.3f}); "
           f"trained {x1.mean():.4f} var {v1:.4f} (event freq {f1:.3f}); variance ratio {v0 / v1:.2f}; "
           f"wall {t0:.3f} s neutral, {t1:.3f} s trained; efficiency gain (var x wall) {v0 * t0 / (v1 * t1):.2f}; "
           f"training metrics: ess {float(m['ess'][-1]):.3f}, rare_event_weighted "

@@ -24,6 +24,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--num-minibatches", help="override (else auto-scaled)")
     p.add_argument("--no-auto-scale", action="store_true")
     p.add_argument("--network", help="network kind override")
+    p.add_argument("--net-arch", help="network.net_arch override, comma-separated widths, e.g. 32,32")
     p.add_argument("--no-obs", action="store_true",
                    help="env case: don't encode observations (pure simulation speed, e.g. KMC events/s)")
     p.add_argument("--no-reset", action="store_true",
@@ -44,6 +45,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         flags["auto_scale"] = "false"
     if a.network:
         flags["network.kind"] = a.network
+    if a.net_arch:
+        flags["network.net_arch"] = a.net_arch
     if a.suite:
         planned = B.suite_cases(a.suite, a.repeats, a.train_repeats)
     else:
