@@ -2,7 +2,6 @@
 baselines alone (``--env NAME``). Exit codes: 0 written, 2 a bad flag or path."""
 from __future__ import annotations
 
-import dataclasses
 import sys
 from typing import Any, Dict, List, Optional
 
@@ -60,7 +59,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 cfg = resolve(a.config, {"env.name": a.env} if a.env else {})
                 env_name, spec_params = cfg.env.name, cfg.env.overrides()
             env, env_params = make(env_name, **spec_params)
-            env_params = learning_report.override_params(env_params, over)
+            env_params = learning_report.override_params(env, env_params, over)
             pols = learning_report.baseline_policies(env, env_params, names)
             res = learning_report.play_episodes(env, env_params, pols, episodes=a.episodes, seed=a.seed,
                                                 num_steps=a.steps)

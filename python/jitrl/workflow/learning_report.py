@@ -37,6 +37,7 @@ import numpy as np
 from jitrl.common.files import atomic_write
 from jitrl.config import ConfigError
 from jitrl.envs.contract import EPISODE, STEP, ActionLaw
+from jitrl.envs.registry import split_overrides
 from jitrl.ppo.acting import make_acting
 from jitrl.training.replay import load_policy
 from jitrl.workflow import scripted
@@ -379,18 +380,17 @@ def report_at_end(cfg, env, env_params, run_dir: str, stop_reason: str, say: Cal
     return path
 
 
-def override_params(env_params, overrides: Mapping[str, Any]):
+def override_params(env, env_params, overrides: Mapping[str, Any]):
     """``env_params`` with fields replaced (e.g. reward weights, to score the same play under other
-    rewards); a name that is not a field raises :class:`ConfigError`."""
-    if not overrides:
-        return env_params
-    fields = {f.name: f for f in dataclasses.fields(env_params)} if dataclasses.is_dataclass(env_params) else {}
-    bad = sorted(set(overrides) - set(fields))
+    rewards; the split of :func:`jitrl.envs.registry.split_overrides`); a name that is not a field
+    raises :class:`ConfigError`."""
+    fields, bad = split_overrides(env, dict(overrides))
     if bad:
-        raise ConfigError([f"--env-param: {bad[0]!r} is not a parameter of this env; allowed: "
-                           f"{', '.join(sorted(fields))}"])
-    fixed = {k: (tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()}
-    return env_params.replace(**fixed)
+        allowed = sorted(f.name for f in dataclasses.fields(env_params)) if dataclasses.is_dataclass(env_params) else []
+        raise ConfigError([f"--env-param: {sorted(bad)[0]!r} is not a parameter of this env; allowed: "
+                           f"{', '.join(allowed)}"])
+    fixed = {k: (tuple(v) if isinstance(v, list) else v) for k, v in fields.items()}
+    return env_params.replace(**fixed) if fixed else env_params
 
 
 def write_report(run_dir: str, *, episodes: int = 1000, out: Optional[str] = None, seed: int = 12345,
@@ -400,7 +400,7 @@ def write_report(run_dir: str, *, episodes: int = 1000, out: Optional[str] = Non
     The train script calls it at the end of a run (:func:`report_at_end`). ``env_param_overrides``
     replaces env parameters for the report (:func:`override_params`)."""
     cfg, env, env_params, network, params, meta = load_policy(run_dir)
-    env_params = override_params(env_params, env_param_overrides or {})
+    env_params = override_params(env, env_params, env_param_overrides or {})
     policies: Dict[str, PolicyFn] = {
         "trained greedy": network_policy(env, env_params, network, params, "greedy"),
         "trained sampled": network_policy(env, env_params, network, params, "sample"),
