@@ -109,6 +109,10 @@ def test_report_of_a_trained_run(tmp_path, capsys):
                  "checkpoint at update 2"):
         assert head in md, head
     assert os.path.getsize(out / "learning_report.png") > 0
+    # the trained policy's advantages by action: every CartPole step takes one of the 2 actions
+    assert "## Advantages by action" in md
+    adv = json.loads((out / "advantages.json").read_text())
+    assert sum(r["n"] for r in adv["rows"]) == adv["steps"] == 256 * 256
     sums = {s["policy"]: s for s in json.loads((out / "learning_report.json").read_text())}
     # the default scan length is the env's limit (gymnax max_steps_in_episode): every episode ends
     for s in sums.values():

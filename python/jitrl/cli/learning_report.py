@@ -34,6 +34,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--out", help="output folder (default RUN_DIR/learning_report)")
     p.add_argument("--baselines", default="exit-seeker,siphon-programmer",
                    help=f"comma-separated scripted policies ({', '.join(scripted.SCRIPTED)}), or 'none'")
+    p.add_argument("--advantage-envs", type=int, default=256,
+                   help="envs of the sampled rollout whose advantages by action the report shows (0: none)")
+    p.add_argument("--advantage-steps", type=int, default=256, help="steps of that rollout (default 256)")
     a = p.parse_args(argv)
     names = () if a.baselines == "none" else tuple(x for x in a.baselines.split(",") if x)
     bad = [n for n in names if n not in scripted.SCRIPTED]
@@ -41,6 +44,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return print_problems(ConfigError([f"--baselines: {bad[0]!r}; allowed: {', '.join(scripted.SCRIPTED)}, none"]))
     if a.episodes < 1:
         return print_problems(ConfigError([f"--episodes: {a.episodes}; allowed: a positive integer"]))
+    for flag, v in (("--advantage-envs", a.advantage_envs), ("--advantage-steps", a.advantage_steps)):
+        if v < 0:
+            return print_problems(ConfigError([f"{flag}: {v}; allowed: an integer >= 0"]))
     if a.steps is not None and a.steps < 1:
         return print_problems(ConfigError([f"--steps: {a.steps}; allowed: a positive integer"]))
     over: Dict[str, Any] = {}
@@ -52,7 +58,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if a.run_dir:
             path = learning_report.write_report(a.run_dir, episodes=a.episodes, out=a.out, seed=a.seed,
-                                                num_steps=a.steps, baselines=names, env_param_overrides=over)
+                                                num_steps=a.steps, baselines=names, env_param_overrides=over,
+                                                advantage_envs=a.advantage_envs,
+                                                advantage_steps=a.advantage_steps)
         elif a.env or a.config:
             env_name, spec_params = a.env, {}
             if a.config:

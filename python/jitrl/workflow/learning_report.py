@@ -20,7 +20,10 @@ fraction where it is used at once.
 ``watch_jax_agent.py`` does), plays the trained policy greedy and sampled, the
 random masked policy and the scripted baselines (:mod:`jitrl.workflow.scripted`)
 and writes ``learning_report.md`` plus PNG plots (when matplotlib is installed)
-and ``learning_report.json`` into ``<run_dir>/learning_report/``.
+and ``learning_report.json`` into ``<run_dir>/learning_report/``, with the
+trained policy's advantages by action (:mod:`jitrl.workflow.advantages`: is a
+rare action unlearned because its advantage is negative?) in ``advantages.json``
+and a section of the markdown.
 """
 from __future__ import annotations
 
@@ -40,7 +43,8 @@ from jitrl.envs.contract import EPISODE, STEP, ActionLaw
 from jitrl.envs.registry import split_overrides
 from jitrl.ppo.acting import make_acting
 from jitrl.training.replay import load_policy
-from jitrl.workflow import scripted
+from jitrl.workflow import advantages, scripted
+from jitrl.workflow.advantages import legal_mask
 from jitrl.workflow.plots import _plt
 
 PolicyFn = Callable[[jax.Array, jax.Array, jax.Array], jax.Array]  # (key, obs, mask) -> action
@@ -75,13 +79,6 @@ def _metric_names(env):
     step = tuple(m.name for m in env.metrics if m.reduce == STEP and m.name.startswith("r_"))
     episode = tuple(m.name for m in env.metrics if m.reduce == EPISODE)
     return step, episode
-
-
-def _mask(env, state, env_params):
-    law = env.action_law(state, env_params)
-    if law.mask is None:
-        return jnp.ones((env.num_actions(env_params),), bool)
-    return law.mask
 
 
 def episode_limit(env_params) -> int:
@@ -124,7 +121,7 @@ def play_episodes(env, env_params, policies: Mapping[str, PolicyFn], *, episodes
         state, obs, done, prev_siphon, acc = carry
         keys = jax.random.split(jax.random.fold_in(k_steps, t), episodes * 2).reshape(episodes, 2, -1)
         keys = jnp.tile(keys, (n_pol, 1, 1))
-        mask = jax.vmap(lambda s: _mask(env, s, env_params))(state)
+        mask = jax.vmap(lambda s: legal_mask(env, s, env_params))(state)
         action = jax.vmap(act)(which, keys[:, 0], obs, mask).astype(jnp.int32)
         obs2, state2, reward, term, trunc, info = jax.vmap(
             lambda k, s, a: env.step_env(k, s, a, env_params))(keys[:, 1], state, action)
@@ -246,7 +243,7 @@ def _fmt(v) -> str:
 
 
 def markdown(summaries: Sequence[Mapping[str, Any]], title: str, notes: Sequence[str] = (),
-             plots: Sequence[str] = ()) -> str:
+             plots: Sequence[str] = (), sections: Sequence[str] = ()) -> str:
     cols = [s["policy"] for s in summaries]
     lines = [f"# {title}", ""] + [f"{n}  " for n in notes] + [""]
 
@@ -284,6 +281,8 @@ def markdown(summaries: Sequence[Mapping[str, Any]], title: str, notes: Sequence
         used = [p for p in progs if any(s["by_program"][p] > 0 for s in summaries)]
         lines += ["## Programs used per episode, by program (programs never used by any policy left out)", ""]
         lines += table([(p, lambda s, p=p: s["by_program"][p]) for p in used], "program") if used else ["none used", ""]
+    for sec in sections:
+        lines += [sec]
     for p in plots:
         lines += [f"![{os.path.basename(p)}]({os.path.basename(p)})", ""]
     return "\n".join(lines) + "\n"
@@ -326,12 +325,19 @@ def plots(results: Sequence[Episodes], out_dir: str) -> List[str]:
     return paths
 
 
-def write(results: Sequence[Episodes], out_dir: str, title: str, notes: Sequence[str] = ()) -> str:
-    """learning_report.md / .json / .png into ``out_dir``; returns the markdown's path."""
+def write(results: Sequence[Episodes], out_dir: str, title: str, notes: Sequence[str] = (),
+          action_advantages: Optional[Mapping[str, Any]] = None) -> str:
+    """learning_report.md / .json / .png (and ``advantages.json`` when given the trained
+    policy's :func:`advantages.action_advantages`) into ``out_dir``; returns the markdown's path."""
     os.makedirs(out_dir, exist_ok=True)
     sums = [summarize(r) for r in results]
     figs = plots(results, out_dir)
-    md = markdown(sums, title, notes, figs)
+    sections = []
+    if action_advantages is not None:
+        sections.append(advantages.markdown(action_advantages))
+        atomic_write(os.path.join(out_dir, "advantages.json"),
+                     json.dumps(action_advantages, indent=1, default=float).encode())
+    md = markdown(sums, title, notes, figs, sections)
     path = os.path.join(out_dir, "learning_report.md")
     atomic_write(path, md.encode())
     atomic_write(os.path.join(out_dir, "learning_report.json"), json.dumps(sums, indent=1, default=float).encode())
@@ -395,10 +401,13 @@ def override_params(env, env_params, overrides: Mapping[str, Any]):
 
 def write_report(run_dir: str, *, episodes: int = 1000, out: Optional[str] = None, seed: int = 12345,
                  num_steps: Optional[int] = None, baselines: Sequence[str] = DEFAULT_BASELINES,
-                 include_baselines: bool = True, env_param_overrides: Optional[Mapping[str, Any]] = None) -> str:
+                 include_baselines: bool = True, env_param_overrides: Optional[Mapping[str, Any]] = None,
+                 advantage_envs: int = 256, advantage_steps: int = 256) -> str:
     """The learning report of a run directory (see the module docstring); returns the markdown's path.
     The train script calls it at the end of a run (:func:`report_at_end`). ``env_param_overrides``
-    replaces env parameters for the report (:func:`override_params`)."""
+    replaces env parameters for the report (:func:`override_params`). The trained policy's
+    advantages by action come from an ``advantage_envs`` x ``advantage_steps`` sampled rollout
+    with the run's ``gamma`` and ``gae_lambda`` (0 envs: left out)."""
     cfg, env, env_params, network, params, meta = load_policy(run_dir)
     env_params = override_params(env, env_params, env_param_overrides or {})
     policies: Dict[str, PolicyFn] = {
@@ -413,4 +422,9 @@ def write_report(run_dir: str, *, episodes: int = 1000, out: Optional[str] = Non
                 if env_param_overrides else ""),
              f"{episodes} episodes per policy, seed {seed}, every policy on the same boards (same reset and "
              f"step keys); steps per episode at most {num_steps or episode_limit(env_params)}"]
-    return write(results, out or os.path.join(run_dir, "learning_report"), "Learning report", notes)
+    adv = None
+    if advantage_envs > 0 and advantage_steps > 0:
+        adv = advantages.action_advantages(env, env_params, network, params, num_envs=advantage_envs,
+                                           num_steps=advantage_steps, gamma=cfg.ppo.gamma,
+                                           gae_lambda=cfg.ppo.gae_lambda, seed=seed)
+    return write(results, out or os.path.join(run_dir, "learning_report"), "Learning report", notes, adv)
