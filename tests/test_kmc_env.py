@@ -17,12 +17,14 @@ def test_make_and_validation():
     assert float(p.temperature) == 300.0 and float(p.F_Ti) == 0.5 and float(p.F_O) == 1.0
     assert env.num_actions(p) == 6 * 5 * 7 and env.observation_shape(p) == (6, 5, 22)
     assert env.default_network == "lattice-conv" and isinstance(make_acting(env, p), RateFused)
-    # n_swarm / n_proposals: the full set is exactly this design; subsets are rejected
-    KMCTiO2((6, 5, 4), n_swarm=30, n_proposals=210)
+    # n_swarm: only the full set (a random subset of agents would bias the weights);
+    # n_proposals: the full set, or k candidates by SIR (tests/test_kmc_sir.py)
+    assert KMCTiO2((6, 5, 4), n_swarm=30, n_proposals=210).n_proposals is None
     with pytest.raises(ValueError, match="biased"):
         KMCTiO2((6, 5, 4), n_swarm=8)
-    with pytest.raises(ValueError, match="bias"):
-        KMCTiO2((6, 5, 4), n_proposals=32)
+    assert KMCTiO2((6, 5, 4), n_proposals=32).n_proposals == 32
+    with pytest.raises(ValueError, match="n_proposals: 211; allowed"):
+        KMCTiO2((6, 5, 4), n_proposals=211)
     with pytest.raises(ValueError, match="lattice_size"):
         KMCTiO2((2, 5, 4))
     with pytest.raises(ValueError, match="rate_update"):

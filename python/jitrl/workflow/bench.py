@@ -76,7 +76,7 @@ def bench_env(env_name: str, num_envs: int, num_steps: int, repeats: int, env_kw
         if action is None:
             law = jax.vmap(env.action_law, in_axes=(0, None))(state, params)
             logits = acting.logits(jnp.zeros((num_envs, env.num_actions(params)), jnp.float32), law)
-            action = acting.sample(k_act, logits)
+            action = acting.env_action(acting.sample(k_act, logits))
         # with_reset False: step_env, no auto-reset (a long simulation, as kmc_simulate runs it)
         obs, state, reward, term, trunc, _ = jax.vmap(env.step if with_reset else env.step_env,
                                                       in_axes=(0, 0, 0, None))(
