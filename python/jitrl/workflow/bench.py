@@ -45,7 +45,7 @@ def _peak_memory_mb() -> Dict[str, float]:
 
 
 def _env_kwargs(args: Dict[str, Any]) -> Dict[str, Any]:
-    kw = {}
+    kw = dict(args.get("env_params") or {})
     if args.get("lattice"):
         kw["lattice_size"] = tuple(int(x) for x in str(args["lattice"]).split(","))
     return kw
@@ -260,7 +260,7 @@ def run_case(args: Dict[str, Any]) -> Dict[str, Any]:
                           args.get("flags", {}))
     out.update(_peak_memory_mb())
     out.update(case=args["case"], env=args["env"], num_envs=args["num_envs"], num_steps=args["num_steps"],
-               lattice=args.get("lattice"), device=str(jax.devices()[0].device_kind), backend=jax.default_backend(),
+               lattice=args.get("lattice"), env_params=args.get("env_params") or {}, device=str(jax.devices()[0].device_kind), backend=jax.default_backend(),
                num_devices=jax.device_count())
     return out
 
@@ -314,7 +314,7 @@ def format_table(rows: List[Dict[str, Any]]) -> str:
         if "error" in r:
             lines.append(f"{r['case']:6} {r['env']:12} {str(r.get('lattice') or '-'):9} {r['num_envs']:>6}  ERROR {r['error']}")
             continue
-        note = r.get("config", "")
+        note = " ".join([r.get("config", "")] + [f"{k}={v}" for k, v in sorted((r.get("env_params") or {}).items())])
         lines.append(
             f"{r['case']:6} {r['env']:12} {str(r.get('lattice') or '-'):9} {r['num_envs']:>6} {r['sps']:>13,.0f} "
             f"{r['compile_s']:>9.1f} {mem:>9.0f}  {note}"
