@@ -51,6 +51,10 @@ class KMCTiO2(Environment):
     full set). ``n_swarm`` (a random subset of agents) is accepted only as the full
     set (``nx*ny``): its proposal marginal is intractable.
 
+    Under ``morphology`` a window-limit end before ``max_steps`` is a termination
+    charged for the events left (``rewards.window_charge``), so ending at the box
+    top never pays; under ``rare-event`` it is a truncation.
+
     ``objective`` (``morphology``: the seeds' reward, steered growth, not physical;
     ``rare-event``: ``log w_t`` per step plus ``rare_lambda * 1[observable <
     threshold]`` at ``target_coverage``), ``observable``, ``moving_window``: see
@@ -68,6 +72,7 @@ class KMCTiO2(Environment):
         Metric("reward_roughness", tag="reward/roughness"),
         Metric("reward_coverage", tag="reward/coverage"),
         Metric("reward_ratio", tag="reward/ratio"),
+        Metric("reward_window", tag="reward/window_limit_charge"),
         Metric("deposition", tag="morphology/deposition_rate_per_event"),
         Metric("n_deposited"),
         Metric("roughness", EPISODE, tag="morphology/final_roughness_mean", hparam=True),
@@ -279,10 +284,18 @@ class KMCTiO2(Environment):
             reached = new.n_deposited >= jnp.ceil(params.target_coverage * nx * ny).astype(jnp.int32)
             terminated = reached & jnp.logical_not(window_limit)
             reward = jnp.where(terminated, params.rare_lambda * info["rare_event"], 0.0).astype(jnp.float32)
+            charge = jnp.zeros((), jnp.float32)
         else:
-            terminated = jnp.zeros((), bool)
+            # a window-limit end before max_steps is a termination (no bootstrap from a
+            # state the box cannot continue) charged for every event left: ending at the
+            # box top never pays (rewards.window_charge, PARAMETERS.md "Episode ends")
+            left = jnp.maximum(params.max_steps - new.step, 0)
+            terminated = window_limit & (left > 0)
+            charge = jnp.where(terminated, left.astype(jnp.float32) * rewards.window_charge(info, params, nz), 0.0)
+            reward = (reward + charge).astype(jnp.float32)
         truncated = jnp.logical_not(terminated) & ((new.step >= params.max_steps) | window_limit)
         info.update(
+            reward_window=charge.astype(jnp.float32),
             sim_time=(new.time + new.time_lo).astype(jnp.float32),
             dt=dt.astype(jnp.float32),
             log_z=log_z.astype(jnp.float32),
