@@ -17,12 +17,14 @@ def test_make_and_validation():
     assert float(p.temperature) == 300.0 and float(p.F_Ti) == 0.5 and float(p.F_O) == 1.0
     assert env.num_actions(p) == 6 * 5 * 7 and env.observation_shape(p) == (6, 5, 22)
     assert env.default_network == "lattice-conv" and isinstance(make_acting(env, p), RateFused)
-    # n_swarm / n_proposals: the full set is exactly this design; subsets are rejected
-    KMCTiO2((6, 5, 4), n_swarm=30, n_proposals=210)
+    # n_swarm: only the full set (a random subset of agents would bias the weights);
+    # n_proposals: the full set, or k candidates by SIR (tests/test_kmc_sir.py)
+    assert KMCTiO2((6, 5, 4), n_swarm=30, n_proposals=210).n_proposals is None
     with pytest.raises(ValueError, match="biased"):
         KMCTiO2((6, 5, 4), n_swarm=8)
-    with pytest.raises(ValueError, match="bias"):
-        KMCTiO2((6, 5, 4), n_proposals=32)
+    assert KMCTiO2((6, 5, 4), n_proposals=32).n_proposals == 32
+    with pytest.raises(ValueError, match="n_proposals: 211; allowed"):
+        KMCTiO2((6, 5, 4), n_proposals=211)
     with pytest.raises(ValueError, match="lattice_size"):
         KMCTiO2((2, 5, 4))
     with pytest.raises(ValueError, match="rate_update"):
@@ -67,12 +69,13 @@ def test_truncation_termination_and_info():
     obs, r, term, trunc, t, rough, a = jax.jit(lambda k: _neutral_rollout(env, p, k, 21))(jax.random.PRNGKey(1))
     assert np.array_equal(np.asarray(trunc), np.arange(1, 22) % 7 == 0) and not np.asarray(term).any()
     # no silent ceiling: a column reaching the top of the window (3 x 3 x 2, deposition
-    # only) ends the episode, truncated (the physics goes on), and is reported
+    # only) ends the episode -- under morphology a termination charged for the events
+    # left (tests/test_kmc_window_end.py) -- and is reported
     env, p = jitrl.make("kmc-tio2", lattice_size=(3, 3, 2), hops_enabled=0.0, desorption_enabled=0.0)
     obs, r, term, trunc, t, rough, a = jax.jit(lambda k: _neutral_rollout(env, p, k, 18))(jax.random.PRNGKey(2))
-    trunc = np.asarray(trunc)
-    assert trunc.any() and not np.asarray(term).any()
-    first = int(np.argmax(trunc))
+    term = np.asarray(term)
+    assert term.any() and not np.asarray(trunc).any()
+    first = int(np.argmax(term))
     assert 1 <= first <= 9  # pigeonhole: 10 deposits on 9 columns put two on one column
     # the step after the end starts from a bare substrate again
     assert float(t[first + 1]) < float(t[first])

@@ -72,15 +72,21 @@ def test_running_quantities_equal_recomputation(size, temperature):
 
 def test_window_limit_ends_the_episode():
     """A column reaching the top of the window (here the last empty column of a
-    3 x 3 x 1 box) ends the episode as a reported truncation, never a silent cap."""
-    env, p = jitrl.make("kmc-tio2", lattice_size=(3, 3, 1), hops_enabled=0.0, desorption_enabled=0.0)
+    3 x 3 x 1 box) ends the episode, never a silent cap: under ``morphology`` a
+    termination charged for the events left (tests/test_kmc_window_end.py), under
+    ``rare-event`` a reported truncation."""
     hs = [[1, 1, 1], [1, 1, 1], [1, 1, 0]]
     sp = [[[1], [2], [1]], [[2], [2], [1]], [[1], [2], [0]]]
-    s = env.state_from_lattice(hs, sp, p)
-    _, s1, _, term, trunc, info = env.step_env(jax.random.PRNGKey(0), s, (2 * 3 + 2) * 7 + 1, p)
-    assert not bool(term) and bool(trunc) and float(info["window_limit"]) == 1.0 and int(s1.sum_h) == 9
-    _, s2, _, _, trunc2, _ = env.step(jax.random.PRNGKey(0), s, (2 * 3 + 2) * 7 + 1, p)
-    assert bool(trunc2) and int(s2.sum_h) == 0 and int(s2.sum_h2) == 0  # auto-reset to a bare substrate
+    for objective, ends_as_term in (("morphology", True), ("rare-event", False)):
+        env, p = jitrl.make("kmc-tio2", lattice_size=(3, 3, 1), hops_enabled=0.0, desorption_enabled=0.0,
+                            objective=objective)
+        s = env.state_from_lattice(hs, sp, p)
+        _, s1, _, term, trunc, info = env.step_env(jax.random.PRNGKey(0), s, (2 * 3 + 2) * 7 + 1, p)
+        assert bool(term) == ends_as_term and bool(trunc) != ends_as_term
+        assert float(info["window_limit"]) == 1.0 and int(s1.sum_h) == 9
+        assert (float(info["reward_window"]) < 0) == ends_as_term
+        _, s2, _, term2, trunc2, _ = env.step(jax.random.PRNGKey(0), s, (2 * 3 + 2) * 7 + 1, p)
+        assert bool(term2 | trunc2) and int(s2.sum_h) == 0 and int(s2.sum_h2) == 0  # auto-reset: bare substrate
 
 
 def test_cached_sums_after_many_events_equal_recomputation():

@@ -6,7 +6,7 @@ import json
 import sys
 from typing import List, Optional
 
-from jitrl.cli.common import CleanParser, guarded
+from jitrl.cli.common import CleanParser, env_param_overrides, guarded
 from jitrl.workflow import bench as B
 
 
@@ -23,6 +23,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--update-epochs", help="override (else auto-scaled)")
     p.add_argument("--num-minibatches", help="override (else auto-scaled)")
     p.add_argument("--no-auto-scale", action="store_true")
+    p.add_argument("--env-param", action="append", default=[], metavar="NAME=VALUE",
+                   help="an env parameter or constructor setting (repeatable; YAML values), e.g. n_proposals=8")
     p.add_argument("--network", help="network kind override")
     p.add_argument("--net-arch", help="network.net_arch override, comma-separated widths, e.g. 32,32")
     p.add_argument("--no-obs", action="store_true",
@@ -36,6 +38,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="a preset set of cases instead of --env/--num-envs/--lattice (gpu: scripts/gpu_bench.sh)")
     p.add_argument("--dry-run", action="store_true", help="print the planned cases and stop")
     a = p.parse_args(argv)
+    env_params = env_param_overrides(a.env_param)
     flags = {}
     if a.update_epochs:
         flags["update_epochs"] = a.update_epochs
@@ -52,7 +55,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     else:
         planned = [{"case": case, "env": a.env, "num_envs": n, "num_steps": a.num_steps, "lattice": lattice,
                     "repeats": a.repeats, "train_repeats": a.train_repeats, "flags": flags, "with_obs": not a.no_obs,
-                    "with_reset": not a.no_reset}
+                    "with_reset": not a.no_reset, "env_params": env_params}
                    for lattice in (a.lattice or [None]) for n in [int(x) for x in a.num_envs.split(",")]
                    for case in a.cases.split(",")]
     if a.dry_run:

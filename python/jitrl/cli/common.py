@@ -6,7 +6,9 @@ import argparse
 import errno
 import functools
 import sys
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
+
+import yaml
 
 from jitrl.config import ConfigError, schema
 
@@ -45,6 +47,18 @@ def add_spec_flags(p: argparse.ArgumentParser, skip: Iterable[str] = (), default
 def spec_flags(ns: argparse.Namespace) -> Dict[str, str]:
     """``{spec key: flag text}`` of the spec-override flags given."""
     return {k[4:]: v for k, v in vars(ns).items() if k.startswith("set:") and v is not None}
+
+
+def env_param_overrides(items: Iterable[str]) -> Dict[str, Any]:
+    """``{name: value}`` of repeated ``--env-param NAME=VALUE`` flags (YAML values);
+    ConfigError naming the bad item otherwise."""
+    over: Dict[str, Any] = {}
+    for item in items:
+        name, eq, text = item.partition("=")
+        if not eq or not name:
+            raise ConfigError([f"--env-param: {item!r}; allowed: NAME=VALUE"])
+        over[name] = yaml.safe_load(text)
+    return over
 
 
 def print_problems(exc: ConfigError) -> int:

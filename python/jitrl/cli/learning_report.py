@@ -5,9 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Dict, List, Optional
 
-import yaml
-
-from jitrl.cli.common import USAGE, CleanParser, guarded, print_problems
+from jitrl.cli.common import USAGE, CleanParser, env_param_overrides, guarded, print_problems
 from jitrl.config import ConfigError
 from jitrl.config.loader import resolve
 from jitrl.envs import UnknownEnvError, make
@@ -49,12 +47,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             return print_problems(ConfigError([f"{flag}: {v}; allowed: an integer >= 0"]))
     if a.steps is not None and a.steps < 1:
         return print_problems(ConfigError([f"--steps: {a.steps}; allowed: a positive integer"]))
-    over: Dict[str, Any] = {}
-    for item in a.env_param:
-        name, eq, text = item.partition("=")
-        if not eq or not name:
-            return print_problems(ConfigError([f"--env-param: {item!r}; allowed: NAME=VALUE"]))
-        over[name] = yaml.safe_load(text)
+    try:
+        over = env_param_overrides(a.env_param)
+    except ConfigError as exc:
+        return print_problems(exc)
     try:
         if a.run_dir:
             path = learning_report.write_report(a.run_dir, episodes=a.episodes, out=a.out, seed=a.seed,

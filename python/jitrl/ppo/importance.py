@@ -6,6 +6,13 @@ stepped with events drawn from the fused proposal
 ``q(a) = Gamma_a / Z``. A step's importance weight is ``w = q(a) / P(a)``;
 a trajectory's log-weight is the sum of its steps' log-weights. With a
 neutral policy (all logits equal) ``P == q`` and every ``w == 1``.
+
+With ``k`` proposals (``sir_*``: sampling-importance-resampling) a step draws
+``k`` candidates i.i.d. from ``P``, selects one with probability proportional
+to ``r_i = q(a_i) / P(a_i)`` and carries the averaged weight
+``w = mean_i r_i``: unbiased for every ``k``. Its action, for a policy
+gradient, is the extended one (candidates and selected slot), whose
+log-probability is ``sir_log_prob``.
 """
 from __future__ import annotations
 
@@ -86,6 +93,52 @@ def exact_sample(key: jax.Array, logits: jax.Array) -> jax.Array:
     return (b * c + e).astype(jnp.int32)
 
 
+def sir_candidates(key: jax.Array, fused: jax.Array, k: int) -> jax.Array:
+    """``k`` candidates drawn i.i.d. from ``P = softmax(fused)``: int32 ``[..., k]``."""
+    cand = jax.vmap(lambda kk: exact_sample(kk, fused))(jax.random.split(key, k))  # [k, ...]
+    return jnp.moveaxis(cand, 0, -1)
+
+
+def sir_log_ratios(lq: jax.Array, fused: jax.Array, cand: jax.Array) -> jax.Array:
+    """``log r_i = log q(a_i) - log P(a_i)`` of the candidates ``cand [..., k]``
+    (``lq``: the physical log-probabilities; differentiable in ``fused``)."""
+    take = lambda x: jnp.take_along_axis(x, cand.astype(jnp.int32), -1)
+    return take(lq) - take(log_softmax(fused))
+
+
+def sir_draw(key: jax.Array, lq: jax.Array, fused: jax.Array, k: int):
+    """One SIR decision: (candidates ``[..., k]``, selected slot ``[...]``, ``log r [..., k]``).
+    The slot is drawn with probability ``r_i / sum_j r_j`` by a log-space race."""
+    k_cand, k_sel = jax.random.split(key)
+    cand = sir_candidates(k_cand, fused, k)
+    log_r = sir_log_ratios(lq, fused, cand)
+    return cand, log_race(k_sel, log_r).astype(jnp.int32), log_r
+
+
+def sir_log_weight(log_r: jax.Array) -> jax.Array:
+    """The averaged weight's log: ``log mean_i r_i``."""
+    return jax.nn.logsumexp(log_r, axis=-1) - jnp.log(jnp.float32(log_r.shape[-1]))
+
+
+def sir_log_prob(lq: jax.Array, fused: jax.Array, cand: jax.Array, slot: jax.Array) -> jax.Array:
+    """Log-probability of the extended action (candidates ``a_1..a_k``, selected
+    ``slot``) under the proposal: ``sum_i log P(a_i) + log(r_slot / sum_j r_j)``.
+    Both terms depend on the policy (``r_j = q(a_j) / P(a_j)``), so this is the
+    log-probability a policy gradient must differentiate. ``k = 1``: ``log P(a_1)``."""
+    lp_c = jnp.take_along_axis(log_softmax(fused), cand.astype(jnp.int32), -1)
+    log_r = sir_log_ratios(lq, fused, cand)
+    log_sel = jnp.take_along_axis(log_r, slot[..., None].astype(jnp.int32), -1)[..., 0]
+    return jnp.sum(lp_c, axis=-1) + log_sel - jax.nn.logsumexp(log_r, axis=-1)
+
+
+def sir_expected_ess_ratio(log_gamma: jax.Array, fused: jax.Array, k: int) -> jax.Array:
+    """ESS/n of the averaged weights ``w = mean_i r_i``: ``E w = 1`` and
+    ``E w^2 = 1 + (E_P r^2 - 1) / k`` with ``E_P r^2 = sum_a q(a)^2 / P(a)``, so
+    ``1 / (1 + (1 / ess_1 - 1) / k)`` with ``ess_1`` the single-draw ratio."""
+    inv = 1.0 / expected_ess_ratio(log_gamma, fused)
+    return 1.0 / (1.0 + (inv - 1.0) / k)
+
+
 def sir_step(key: jax.Array, log_gamma: jax.Array, fused: jax.Array, k: int):
     """Sampling-importance-resampling with the averaged weight (one decision).
 
@@ -95,14 +148,8 @@ def sir_step(key: jax.Array, log_gamma: jax.Array, fused: jax.Array, k: int):
     weighting of ``q``: ``E[w f(a)] = sum_i E[r_i f(a_i)] / k = E_q[f]``, so the
     trajectory products stay unbiased (``k = 1`` is plain importance sampling;
     as ``k`` grows the selected action's law tends to ``q`` and ``w`` to 1).
+    The PPO rollout draws the same way (``jitrl.ppo.acting.RateFusedSIR``).
     """
-    k_cand, k_sel = jax.random.split(key)
-    cand = jax.vmap(lambda kk: exact_sample(kk, fused))(jax.random.split(k_cand, k))  # [k, ...]
-    lq = physical_log_probs(log_gamma)
-    lp = log_softmax(fused)
-    take = lambda x: jnp.moveaxis(jnp.take_along_axis(x[None], cand[..., None], -1)[..., 0], 0, -1)
-    log_r = take(lq) - take(lp)  # [..., k]
-    sel = log_race(k_sel, log_r)
-    action = jnp.take_along_axis(jnp.moveaxis(cand, 0, -1), sel[..., None], -1)[..., 0]
-    log_w = jax.nn.logsumexp(log_r, axis=-1) - jnp.log(jnp.float32(k))
-    return action.astype(jnp.int32), log_w
+    cand, sel, log_r = sir_draw(key, physical_log_probs(log_gamma), fused, k)
+    action = jnp.take_along_axis(cand, sel[..., None], -1)[..., 0]
+    return action.astype(jnp.int32), sir_log_weight(log_r)

@@ -1,7 +1,10 @@
 """Collecting experience: ``num_steps`` vmapped env steps in one ``lax.scan``.
 
 Returns the trajectory (what the update needs) and per-update metric
-summaries reduced inside jit (fixed size whatever the run length).
+summaries reduced inside jit (fixed size whatever the run length). The stored
+action is the acting distribution's (e.g. SIR's candidates and selected slot),
+its log-probability the one the learner recomputes; the env is stepped with
+``acting.env_action`` of it.
 """
 from __future__ import annotations
 
@@ -37,7 +40,7 @@ def collect(
         log_prob = acting.log_prob(logits, action)
         n = obs.shape[0]
         env_state2, ts = jax.vmap(env.transition, in_axes=(0, 0, 0, None, 0))(
-            jax.random.split(k_env, n), env_state, action, env_params, law
+            jax.random.split(k_env, n), env_state, acting.env_action(action), env_params, law
         )
         out: Dict[str, jax.Array] = {k: ts.info[k].astype(jnp.float32) for k in names}
         reward, log_w, extras = acting.on_step(law, logits, action, ts.reward)

@@ -45,7 +45,9 @@ def load_policy(run_dir: str, seed_index: int = 0):
 
 def make_stepper(env, env_params, network, params, mode: str):
     """A jitted ``(key, state, obs) -> (action, prob, next_obs, next_state, reward, term, trunc, info)``
-    for one env; ``mode`` is greedy, sample or random."""
+    for one env; ``mode`` is greedy, sample or random. ``prob`` is the probability of
+    the drawn acting action (with ``n_proposals = k``: of the k candidates and the
+    selection), ``action`` the env's event."""
 
     acting = make_acting(env, env_params)
 
@@ -62,6 +64,7 @@ def make_stepper(env, env_params, network, params, mode: str):
         else:
             action = acting.sample(k_act, logits[None])[0]
         prob = jnp.exp(acting.log_prob(logits[None], action[None])[0])
+        action = acting.env_action(action)  # the env's event (SIR: the selected candidate)
         obs2, state2, reward, term, trunc, info = env.step_env(k_env, state, action, env_params)
         return action, prob, obs2, state2, reward, term, trunc, info
 

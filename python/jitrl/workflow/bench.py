@@ -45,7 +45,7 @@ def _peak_memory_mb() -> Dict[str, float]:
 
 
 def _env_kwargs(args: Dict[str, Any]) -> Dict[str, Any]:
-    kw = {}
+    kw = dict(args.get("env_params") or {})
     if args.get("lattice"):
         kw["lattice_size"] = tuple(int(x) for x in str(args["lattice"]).split(","))
     return kw
@@ -76,7 +76,7 @@ def bench_env(env_name: str, num_envs: int, num_steps: int, repeats: int, env_kw
         if action is None:
             law = jax.vmap(env.action_law, in_axes=(0, None))(state, params)
             logits = acting.logits(jnp.zeros((num_envs, env.num_actions(params)), jnp.float32), law)
-            action = acting.sample(k_act, logits)
+            action = acting.env_action(acting.sample(k_act, logits))
         # with_reset False: step_env, no auto-reset (a long simulation, as kmc_simulate runs it)
         obs, state, reward, term, trunc, _ = jax.vmap(env.step if with_reset else env.step_env,
                                                       in_axes=(0, 0, 0, None))(
@@ -260,7 +260,7 @@ def run_case(args: Dict[str, Any]) -> Dict[str, Any]:
                           args.get("flags", {}))
     out.update(_peak_memory_mb())
     out.update(case=args["case"], env=args["env"], num_envs=args["num_envs"], num_steps=args["num_steps"],
-               lattice=args.get("lattice"), device=str(jax.devices()[0].device_kind), backend=jax.default_backend(),
+               lattice=args.get("lattice"), env_params=args.get("env_params") or {}, device=str(jax.devices()[0].device_kind), backend=jax.default_backend(),
                num_devices=jax.device_count())
     return out
 
@@ -314,7 +314,7 @@ def format_table(rows: List[Dict[str, Any]]) -> str:
         if "error" in r:
             lines.append(f"{r['case']:6} {r['env']:12} {str(r.get('lattice') or '-'):9} {r['num_envs']:>6}  ERROR {r['error']}")
             continue
-        note = r.get("config", "")
+        note = " ".join([r.get("config", "")] + [f"{k}={v}" for k, v in sorted((r.get("env_params") or {}).items())])
         lines.append(
             f"{r['case']:6} {r['env']:12} {str(r.get('lattice') or '-'):9} {r['num_envs']:>6} {r['sps']:>13,.0f} "
             f"{r['compile_s']:>9.1f} {mem:>9.0f}  {note}"

@@ -43,11 +43,17 @@ class KMCTiO2(Environment):
     refreshed after an event; identical results), ``deposition_rate`` (seed
     000's name: sets the default ``F_Ti`` to it and ``F_O`` to twice it).
 
-    ``n_swarm`` / ``n_proposals`` (the users' SB3 KMC trainer's options): accepted only as the full set
-    (``nx*ny`` agents, ``nx*ny*7`` proposals), which is what the trainer samples.
-    k proposals by sampling-importance-resampling with the averaged weight are
-    unbiased for every k (``jitrl.ppo.importance.sir_step``) but not yet wired into
-    the PPO rollout, so other values are rejected with a message saying so.
+    ``n_proposals`` (the users' SB3 KMC trainer's option): unset, ``"all"`` or
+    ``nx*ny*7`` = the full fused proposal (the default); ``k`` in ``1 .. nx*ny*7 - 1``
+    = k proposals per event by sampling-importance-resampling with the averaged
+    weight, unbiased for every k: the trainer's acting distribution
+    (``jitrl.ppo.acting.RateFusedSIR``) reads ``self.n_proposals`` (None for the
+    full set). ``n_swarm`` (a random subset of agents) is accepted only as the full
+    set (``nx*ny``): its proposal marginal is intractable.
+
+    Under ``morphology`` a window-limit end before ``max_steps`` is a termination
+    charged for the events left (``rewards.window_charge``), so ending at the box
+    top never pays; under ``rare-event`` it is a truncation.
 
     ``objective`` (``morphology``: the seeds' reward, steered growth, not physical;
     ``rare-event``: ``log w_t`` per step plus ``rare_lambda * 1[observable <
@@ -66,6 +72,7 @@ class KMCTiO2(Environment):
         Metric("reward_roughness", tag="reward/roughness"),
         Metric("reward_coverage", tag="reward/coverage"),
         Metric("reward_ratio", tag="reward/ratio"),
+        Metric("reward_window", tag="reward/window_limit_charge"),
         Metric("deposition", tag="morphology/deposition_rate_per_event"),
         Metric("n_deposited"),
         Metric("roughness", EPISODE, tag="morphology/final_roughness_mean", hparam=True),
@@ -86,7 +93,7 @@ class KMCTiO2(Environment):
         rate_update: str = "auto",
         deposition_rate: Optional[float] = None,
         n_swarm: Optional[int] = None,
-        n_proposals: Optional[int] = None,
+        n_proposals: Optional[Any] = None,
         objective: str = "morphology",
         observable: str = "roughness",
         moving_window: bool = True,
@@ -107,14 +114,18 @@ class KMCTiO2(Environment):
                 "marginal is intractable, so the importance weights would be biased. Leave it unset "
                 f"(or {nx * ny})."
             )
-        if n_proposals is not None and int(n_proposals) != nx * ny * C.NUM_EVENTS:
+        n_all = nx * ny * C.NUM_EVENTS
+        if n_proposals is None or n_proposals == "all":
+            n_proposals = n_all
+        if isinstance(n_proposals, bool) or not isinstance(n_proposals, (int, np.integer)) \
+                or not 1 <= int(n_proposals) <= n_all:
             raise ValueError(
-                f"n_proposals={n_proposals}: the trainer samples the full fused distribution over all "
-                f"{nx * ny * C.NUM_EVENTS} events (leave it unset, or {nx * ny * C.NUM_EVENTS}). k proposals "
-                "with sampling-importance-resampling and the averaged weight (unbiased for every k) are "
-                "jitrl.ppo.importance.sir_step, used by the weighted estimators (jitrl.ppo.estimation), "
-                "not yet by the PPO rollout."
+                f"n_proposals: {n_proposals!r}; allowed: 'all' (or unset, or {n_all}: the full fused "
+                f"proposal over every event) or an integer k in 1..{n_all - 1} (k candidates per event, "
+                "sampling-importance-resampling with the averaged weight)"
             )
+        #: None: the full fused proposal; k: SIR with k candidates (read by ``make_acting``)
+        self.n_proposals = None if int(n_proposals) == n_all else int(n_proposals)
         if objective not in OBJECTIVES:
             raise ValueError(f"objective: {objective!r}; allowed: {', '.join(OBJECTIVES)}")
         if observable not in OBSERVABLES:
@@ -273,10 +284,18 @@ class KMCTiO2(Environment):
             reached = new.n_deposited >= jnp.ceil(params.target_coverage * nx * ny).astype(jnp.int32)
             terminated = reached & jnp.logical_not(window_limit)
             reward = jnp.where(terminated, params.rare_lambda * info["rare_event"], 0.0).astype(jnp.float32)
+            charge = jnp.zeros((), jnp.float32)
         else:
-            terminated = jnp.zeros((), bool)
+            # a window-limit end before max_steps is a termination (no bootstrap from a
+            # state the box cannot continue) charged for every event left: ending at the
+            # box top never pays (rewards.window_charge, PARAMETERS.md "Episode ends")
+            left = jnp.maximum(params.max_steps - new.step, 0)
+            terminated = window_limit & (left > 0)
+            charge = jnp.where(terminated, left.astype(jnp.float32) * rewards.window_charge(info, params, nz), 0.0)
+            reward = (reward + charge).astype(jnp.float32)
         truncated = jnp.logical_not(terminated) & ((new.step >= params.max_steps) | window_limit)
         info.update(
+            reward_window=charge.astype(jnp.float32),
             sim_time=(new.time + new.time_lo).astype(jnp.float32),
             dt=dt.astype(jnp.float32),
             log_z=log_z.astype(jnp.float32),

@@ -18,6 +18,13 @@ rate-fused acting distribution because it depends on the policy (the env
 declares the weights in ``KMCTiO2.ess_penalty``), ``-ess_weight * max(0,
 ess_target - ess_ratio)`` with ``ess_ratio`` the step's expected ESS ratio of
 the fused proposal (``jitrl.ppo.importance.expected_ess_ratio``).
+
+A window-limit end under ``morphology`` (the film's spread reached the box, at
+event ``step < max_steps``) is a termination whose reward also charges each of
+the ``max_steps - step`` events left ``window_charge``: the final coverage and
+ratio terms, the roughest film the box can hold (``nz / 2``: the largest
+population standard deviation of heights in ``0..nz``) and the largest ESS
+penalty (``ess_weight * ess_target``). Why: PARAMETERS.md, "Episode ends".
 """
 from __future__ import annotations
 
@@ -71,3 +78,14 @@ def step_reward(state: EnvState, params: EnvParams,
     }
     reward = terms["reward_roughness"] + terms["reward_coverage"] + terms["reward_ratio"]
     return reward.astype(jnp.float32), {**m, **{k: v.astype(jnp.float32) for k, v in terms.items()}}
+
+
+def window_charge(info: Dict[str, jax.Array], params: EnvParams, nz: int) -> jax.Array:
+    """Per event not simulated after a window-limit end (``morphology``): the
+    final state's coverage and ratio terms (``info`` of ``step_reward``) plus the
+    worst roughness term the box allows and the worst ESS penalty. No continuation
+    scores less on those two terms on any event: roughness <= nz / 2 always, the
+    trainer's penalty ``-ess_weight * max(0, ess_target - ess) >= -ess_weight * ess_target``."""
+    worst_rough = jnp.minimum(0.0, -params.roughness_weight * nz / 2.0)
+    worst_ess = jnp.minimum(0.0, -params.ess_weight * jnp.maximum(params.ess_target, 0.0))
+    return (info["reward_coverage"] + info["reward_ratio"] + worst_rough + worst_ess).astype(jnp.float32)
