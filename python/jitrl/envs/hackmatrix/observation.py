@@ -37,6 +37,7 @@ import jax.numpy as jnp
 
 from jitrl.envs.hackmatrix import common
 from jitrl.envs.hackmatrix.pathfinding import bfs_distances
+from jitrl.envs.hackmatrix.rules import cross_cells
 from jitrl.envs.hackmatrix.state import (
     ACTION_NAMES, BLOCK_DATA, BLOCK_NONE, BLOCK_PROGRAM, BLOCK_QUESTION, DIRECTIONS, GRID, NUM_ENEMY_TYPES,
     NUM_PROGRAMS, EnvState, GameState,
@@ -89,8 +90,7 @@ def siphon_guide(g: GameState) -> jax.Array:
     (the cross's cells not yet siphoned): ``[data points / 9, new programs / 2,
     question blocks / 2, spawn counts / 9, credits / 3, energy / 3]``. Question
     blocks count as such: what they hold stays hidden, as on the board."""
-    ar = jnp.arange(GRID)
-    take = ((jnp.abs(ar[:, None] - g.player_row) + jnp.abs(ar[None, :] - g.player_col)) <= 1) & ~g.siphoned
+    take = cross_cells(g.player_row, g.player_col) & ~g.siphoned  # what rules.siphon takes
     blocks = g.block_kind != BLOCK_NONE
     data = take & (g.block_kind == BLOCK_DATA)
     prog = take & (g.block_kind == BLOCK_PROGRAM) & ~g.owned[jnp.clip(g.block_program, 0, NUM_PROGRAMS - 1)]
