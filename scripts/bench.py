@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Steps/s, compile seconds and peak memory of env stepping and full PPO training. See --help."""
-import sys
 
+from jitrl.cli.common import exit_with
 from jitrl.cli.bench import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

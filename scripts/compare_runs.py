@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Compare runs side by side (see jitrl.workflow.compare). Run with --help."""
-import sys
 
+from jitrl.cli.common import exit_with
 from jitrl.cli.compare import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

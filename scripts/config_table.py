@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Write docs/config.md (every spec key) from the field declarations; --check verifies it."""
-import sys
 
+from jitrl.cli.common import exit_with
 from jitrl.cli.config_table import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

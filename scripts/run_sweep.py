@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Sweep spec variants (see jitrl.workflow.sweep). Run with --help."""
-import sys
 
+from jitrl.cli.common import exit_with
 from jitrl.cli.sweep import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

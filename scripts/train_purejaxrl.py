@@ -13,10 +13,11 @@ for _i, _arg in enumerate(sys.argv[1:], 1):
         os.environ[_LAUNCH[_flag]] = _value if _eq else sys.argv[_i + 1]
 
 try:
+    from jitrl.cli.common import exit_with
     from jitrl.cli.train import main
 except ValueError as exc:  # a launch variable that cannot be used (jitrl.common.launch.LaunchError)
     sys.stderr.write(f"error: {exc}\n")
     sys.exit(2)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import functools
+import os
 import sys
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
@@ -93,3 +94,18 @@ def guarded(main: Callable[[Optional[List[str]]], int]) -> Callable[[Optional[Li
 
     wrapper._jitrl_guarded = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def exit_with(code: int) -> None:
+    """End a command's process with ``code`` (the ``__main__`` of every script).
+
+    After a Ctrl-C (``code == INTERRUPTED``) the process ends at once with ``os._exit``, its
+    streams flushed first: XLA may still be working for the run -- a compile abandoned by
+    Ctrl-C in its worker thread, a dispatched computation -- and the interpreter's teardown
+    would run into it (a SIGSEGV or a C++ ``terminate`` after "interrupted" was printed).
+    Nothing is lost: every file a run keeps is closed before ``main`` returns."""
+    if code == INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
