@@ -131,14 +131,17 @@ def test_check_continues_after_a_bad_file(files, capsys):
 
 def test_every_script_goes_through_one_error_path():
     """Each script calls a ``jitrl.cli`` main wrapped by ``cli.common.guarded`` (ConfigError, OSError,
-    Ctrl-C -> one line and an exit status), every command parses with ``CleanParser``, and no command
+    Ctrl-C -> one line and an exit status) and ends through ``cli.common.exit_with`` (after a Ctrl-C,
+    no crash in the interpreter's teardown), every command parses with ``CleanParser``, and no command
     module prints an ``error:`` line itself."""
     scripts = sorted(glob.glob(os.path.join(ROOT, "scripts", "*.py")))
     assert len(scripts) >= 7
     for path in scripts:
         src = open(path).read()
-        mod = [line.split()[1] for line in src.splitlines() if line.strip().startswith("from jitrl.cli.")]
+        mod = [line.split()[1] for line in src.splitlines()
+               if line.strip().startswith("from jitrl.cli.") and line.strip().endswith(" import main")]
         assert mod, f"{path} does not call a jitrl.cli main"
+        assert src.rstrip().endswith("exit_with(main())"), f"{path} does not end with exit_with(main())"
         main = importlib.import_module(mod[0]).main
         assert getattr(main, "_jitrl_guarded", False), f"{mod[0]}.main is not wrapped by cli.common.guarded"
     for path in glob.glob(os.path.join(ROOT, "python", "jitrl", "cli", "*.py")):
