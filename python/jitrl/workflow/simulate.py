@@ -7,9 +7,11 @@ Each replica is one long trajectory from a bare substrate (no resets). A
 replica that reaches the moving window's limit (``info["window_limit"]``) is
 frozen there and reported (``stopped``); its observables are those of its last
 state. With ``neutral`` the events are plain BKL (``sample_physical``, every
-weight 1); otherwise each is drawn from the fused proposal ``pi x Gamma``
-(``importance.exact_sample``) and its ``log w`` summed into the replica's
-``log W``.
+weight 1); otherwise each is drawn by the acting distribution the policy was
+trained with (``jitrl.ppo.acting.make_acting``): the fused proposal ``pi x Gamma``
+(``importance.exact_sample``), or with ``n_proposals = k`` its SIR form (``k``
+candidates, one selected by ``q / P``, the step weight the mean of the ratios),
+and its ``log w`` summed into the replica's ``log W``.
 """
 from __future__ import annotations
 
@@ -23,12 +25,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from jitrl.envs.kmc import rewards
-from jitrl.ppo import estimation, importance
+from jitrl.ppo import estimation
+from jitrl.ppo.acting import make_acting
 
 OBSERVABLES = ("roughness", "coverage", "o_ti_ratio", "sim_time", "n_deposited")
 
 
 def _chunk_fn(env, p, network, params, neutral: bool, n_events: int):
+    acting = None if neutral else make_acting(env, p)
+
     def one_event(carry, key):
         s, lw, stopped, done_events = carry
         ka, ks = jax.random.split(key)
@@ -36,11 +41,11 @@ def _chunk_fn(env, p, network, params, neutral: bool, n_events: int):
             a = env.sample_physical(ka, s, p)
             w = jnp.float32(0.0)
         else:
-            lg = env.log_rates(s, p)
-            pol = network.apply(params, env.get_obs(s, p)[None])[0][0]
-            fused = importance.fused_logits(pol, lg)
-            a = importance.exact_sample(ka, fused)
-            w = importance.step_log_weight(lg, fused, a)
+            law = env.action_law(s, p)
+            logits = acting.logits(network.apply(params, env.get_obs(s, p)[None])[0][0], law)
+            drawn = acting.sample(ka, logits)  # the event, or SIR's [candidates, selected slot]
+            a = acting.env_action(drawn)
+            w = acting.step_log_weight(law, logits, drawn)
         keep = stopped  # a stopped replica stays where it stopped:
         # its event is made invalid (-1), which leaves the lattice (heights, O bits)
         # exactly as it is (the cached sums of the few columns around column 0 are
@@ -93,7 +98,8 @@ def simulate(env, env_params, network, params, events: int, replicas: int, seed:
     }
     res: Dict[str, Any] = {
         "lattice": list(env.lattice_size), "events": int(events), "replicas": int(replicas),
-        "proposal": "neutral (plain BKL)" if neutral else "trained policy x rates (steered, reweighted)",
+        "proposal": "neutral (plain BKL)" if neutral else "trained policy x rates (steered, reweighted)" + (
+            f", SIR with k = {env.n_proposals} proposals" if getattr(env, "n_proposals", None) else ""),
         "wall_s": wall, "events_per_s": float(rate),  # after the first chunk (compile); nan if only one
         "ess_trajectory": float(estimation.kish_ess(lw)), "log_w_var": float(estimation.log_w_var(lw)),
         "stopped_at_window_limit": int(np.sum(np.asarray(stopped))),
