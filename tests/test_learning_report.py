@@ -22,7 +22,7 @@ import pytest
 import jitrl
 from jitrl.cli.learning_report import main as report_main
 from jitrl.config import resolve
-from jitrl.envs.hackmatrix.state import BLOCK_NONE
+from jitrl.envs.hackmatrix.state import BLOCK_NONE, BLOCK_PROGRAM
 from jitrl.networks.cells import board_layout
 from jitrl.training import Trainer
 from jitrl.workflow import learning_report as lr
@@ -189,3 +189,70 @@ def test_cli_env_params_from_a_spec_and_flags(tmp_path, capsys):
         assert f"max_steps_in_episode={limit}" in (out / "learning_report.md").read_text()
     assert report_main(["--env", "CartPole-v1", "--env-param", "nope=1", "--baselines", "none"]) == 2
     assert "--env-param: 'nope' is not a parameter of this env; allowed:" in capsys.readouterr().err
+
+
+def _collector_reference(g, mask, names):
+    """The collector's decision in plain Python from the game state (not the observation)."""
+    skipped = {names.index(n) for n in scripted.SKIPPED_PROGRAMS}
+    si = names.index("SIPHON")
+    for a in range(si + 1, len(names)):
+        if mask[a] and a not in skipped:
+            return a
+    kind = np.asarray(g.block_kind)
+    blocked, siphoned = kind != BLOCK_NONE, np.asarray(g.siphoned)
+    pr, pc = int(g.player_row), int(g.player_col)
+    if mask[si]:
+        cross = [(pr + dy, pc + dx) for dy, dx in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
+                 if 0 <= pr + dy < 6 and 0 <= pc + dx < 6]
+        fresh = [(y, x) for y, x in cross if blocked[y, x] and not siphoned[y, x]]
+        if len(fresh) >= 2 or any(kind[y, x] == BLOCK_PROGRAM for y, x in fresh):
+            return si
+    pickups = np.asarray(g.siphon_pickup)
+    targets = list(zip(*np.nonzero(pickups))) or [(int(g.exit_row), int(g.exit_col))]
+    dist = np.min([python_bfs(blocked & ~np.eye(1, 36, t[0] * 6 + t[1], dtype=bool).reshape(6, 6), t)
+                   for t in targets], axis=0)  # BFS from every target at once: the minimum over them
+    best, best_score = None, None
+    for m in ("UP", "DOWN", "LEFT", "RIGHT"):
+        a = names.index(m)
+        dy, dx = {"UP": (1, 0), "DOWN": (-1, 0), "LEFT": (0, -1), "RIGHT": (0, 1)}[m]
+        ty, tx = pr + dy, pc + dx
+        if not mask[a] or not (0 <= ty < 6 and 0 <= tx < 6):
+            continue
+        score = dist[pr, pc] + 1 if blocked[ty, tx] else dist[ty, tx]
+        if best_score is None or score < best_score:
+            best, best_score = a, score
+    return best if best is not None else int(np.argmax(mask))
+
+
+def test_collector_walks_to_the_pickups_then_siphons_program_blocks():
+    """The ``collector`` baseline against a plain-Python version that reads the game state:
+    programs first, a siphon where the cross holds two fresh blocks or one program block, else
+    the legal move nearest (plain BFS) a data-siphon pickup while one is on the board, else the
+    exit. 24 boards x 40 random-play steps; the sample must hold each kind of decision."""
+    env, params = jitrl.make("hackmatrix")
+    policy = scripted.make_scripted("collector", env, params)
+    names = tuple(env.action_names(params))
+    n, t_max = 24, 40
+
+    def step(carry, key):
+        obs, st = carry
+        k_act, k_step = jax.random.split(key)
+        mask = jax.vmap(lambda s: env.action_mask(s, params))(st)
+        act = jax.vmap(policy)(jax.random.split(k_act, n), obs, mask)
+        rnd = jax.vmap(scripted.random_masked)(jax.random.split(k_act, n), obs, mask)
+        obs2, st2 = jax.vmap(lambda k, s, a: env.step(k, s, a, params))(jax.random.split(k_step, n), st, rnd)[:2]
+        return (obs2, st2), (st, mask, act)
+
+    obs, st = jax.vmap(lambda k: env.reset(k, params))(jax.random.split(jax.random.PRNGKey(5), n))
+    _, (states, masks, acts) = jax.jit(lambda c, ks: jax.lax.scan(step, c, ks))((obs, st), jax.random.split(
+        jax.random.PRNGKey(6), t_max))
+    masks, acts = np.asarray(masks), np.asarray(acts)
+    seen = set()
+    for t in range(t_max):
+        for i in range(n):
+            g = jax.tree_util.tree_map(lambda x: np.asarray(x)[t, i], states.game)
+            want = _collector_reference(g, masks[t, i], names)
+            assert acts[t, i] == want, (t, i, names[acts[t, i]], names[want])
+            seen.add("program" if want > names.index("SIPHON") else names[want] if want == names.index("SIPHON")
+                     else "move to pickup" if np.asarray(g.siphon_pickup).any() else "move to exit")
+    assert seen == {"program", "SIPHON", "move to pickup", "move to exit"}, seen

@@ -30,7 +30,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="scan length (default: the env's max_steps, so every episode ends)")
     p.add_argument("--seed", type=int, default=12345)
     p.add_argument("--out", help="output folder (default RUN_DIR/learning_report)")
-    p.add_argument("--baselines", default="exit-seeker,siphon-programmer",
+    p.add_argument("--baselines", default=",".join(learning_report.DEFAULT_BASELINES),
                    help=f"comma-separated scripted policies ({', '.join(scripted.SCRIPTED)}), or 'none'")
     p.add_argument("--advantage-envs", type=int, default=256,
                    help="envs of the sampled rollout whose advantages by action the report shows (0: none)")

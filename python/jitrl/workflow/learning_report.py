@@ -51,7 +51,7 @@ PolicyFn = Callable[[jax.Array, jax.Array, jax.Array], jax.Array]  # (key, obs, 
 
 CAUSES = ("stage 8 cleared", "death", "truncation", "other")
 #: the scripted baselines of a report unless told otherwise
-DEFAULT_BASELINES = ("exit-seeker", "siphon-programmer")
+DEFAULT_BASELINES = ("exit-seeker", "siphon-programmer", "collector")
 
 
 @dataclasses.dataclass
@@ -189,8 +189,7 @@ def network_policy(env, env_params, network, params, mode: str) -> PolicyFn:
     return policy
 
 
-def baseline_policies(env, env_params, names: Sequence[str] = ("exit-seeker", "siphon-programmer")
-                      ) -> Dict[str, PolicyFn]:
+def baseline_policies(env, env_params, names: Sequence[str] = DEFAULT_BASELINES) -> Dict[str, PolicyFn]:
     out: Dict[str, PolicyFn] = {"random (masked)": scripted.random_masked}
     for n in names:
         out[f"scripted {n}"] = scripted.make_scripted(n, env, env_params)

@@ -17,6 +17,12 @@ No offset is hard-coded, so a new channel or player feature breaks nothing.
 * ``programmer``: the exit-seeker, but first runs any legal program (in the
   action table's order) except WAIT, UNDO and RESET.
 * ``siphon-programmer``: both.
+* ``collector``: the siphon-programmer that first walks to the data-siphon
+  pickups (two a stage, in the corners that hold neither the player nor the
+  exit) while any is on the board -- the same BFS with the pickups as targets
+  -- and also siphons where the cross holds one unsiphoned program block.
+  It plays the strategy programs need (siphons come from pickups, programs
+  from siphoned program blocks), so the report can say whether that pays.
 
 So the learning report can answer "does siphoning / running a program pay
 under the game's rewards?" on the same boards as the never-siphoning,
@@ -67,6 +73,8 @@ class Board:
         self.i_player = layout.channel("player")
         self.i_exit = layout.channel("exit")
         self.i_siphoned = layout.channel("siphoned")
+        self.i_pickup = layout.channel("pickup")
+        self.i_program = layout.channel("block_program")
         self.i_blocks = layout.channels_with_prefix("block_")
         if not self.i_blocks:
             raise ValueError("scripted policies need block_* channels in the observation")
@@ -79,6 +87,11 @@ class Board:
         siphoned = b[..., self.i_siphoned] > 0
         return blocked, player, exit_, siphoned
 
+    def pickups_and_programs(self, obs):
+        """(pickup cells, program-block cells) of one observation."""
+        b = self.layout.board(obs)
+        return b[..., self.i_pickup] > 0, b[..., self.i_program] > 0
+
 
 def _action_index(names: Tuple[str, ...], name: str) -> int:
     if name not in names:
@@ -90,7 +103,7 @@ def make_scripted(name: str, env, env_params=None, min_blocks: int = 2) -> Polic
     """The scripted policy ``name`` (one of :data:`SCRIPTED`) for HackMatrix."""
     if name not in SCRIPTED:
         raise ValueError(f"scripted policy {name!r}; allowed: {', '.join(SCRIPTED)}")
-    use_siphon, use_programs = SCRIPTED[name]
+    use_siphon, use_programs, collects = SCRIPTED[name]
     names = tuple(env.action_names(env_params))
     layout = board_layout(env, env_params)
     board = Board(layout)
@@ -107,7 +120,11 @@ def make_scripted(name: str, env, env_params=None, min_blocks: int = 2) -> Polic
     def policy(key, obs, mask):
         del key  # deterministic
         blocked, player, exit_, siphoned = board.decode(obs)
-        dist = exit_distances(blocked, exit_)
+        target = exit_
+        if collects:
+            pickup, program_block = board.pickups_and_programs(obs)
+            target = jnp.where(jnp.any(pickup), pickup, exit_)
+        dist = exit_distances(blocked, target)
         pr = jnp.sum(jnp.where(player, rr, 0))
         pc = jnp.sum(jnp.where(player, cc, 0))
         tr, tc = pr + dirs[:, 0], pc + dirs[:, 1]
@@ -124,6 +141,8 @@ def make_scripted(name: str, env, env_params=None, min_blocks: int = 2) -> Polic
         if use_siphon:
             cross = (jnp.abs(rr - pr) + jnp.abs(cc - pc)) <= 1
             worth = jnp.sum(cross & blocked & ~siphoned) >= min_blocks
+            if collects:
+                worth = worth | jnp.any(cross & program_block & ~siphoned)
             action = jnp.where(mask[siphon] & worth, siphon, action)
         if use_programs:
             legal_prog = mask & programs
@@ -139,10 +158,11 @@ def random_masked(key, obs, mask) -> jax.Array:
     return jax.random.categorical(key, jnp.where(mask, 0.0, -jnp.inf)).astype(jnp.int32)
 
 
-#: name -> (siphons, runs programs)
-SCRIPTED: Dict[str, Tuple[bool, bool]] = {
-    "exit-seeker": (False, False),
-    "siphoner": (True, False),
-    "programmer": (False, True),
-    "siphon-programmer": (True, True),
+#: name -> (siphons, runs programs, walks to the pickups first)
+SCRIPTED: Dict[str, Tuple[bool, bool, bool]] = {
+    "exit-seeker": (False, False, False),
+    "siphoner": (True, False, False),
+    "programmer": (False, True, False),
+    "siphon-programmer": (True, True, False),
+    "collector": (True, True, True),
 }
