@@ -210,7 +210,7 @@ def _collector_reference(g, mask, names):
     pickups = np.asarray(g.siphon_pickup)
     targets = list(zip(*np.nonzero(pickups))) or [(int(g.exit_row), int(g.exit_col))]
     dist = np.min([python_bfs(blocked & ~np.eye(1, 36, t[0] * 6 + t[1], dtype=bool).reshape(6, 6), t)
-                   for t in targets], axis=0)  # BFS from every target at once: the minimum over them
+                   for t in targets], axis=0)  # a BFS from each target; the nearest one counts
     best, best_score = None, None
     for m in ("UP", "DOWN", "LEFT", "RIGHT"):
         a = names.index(m)
